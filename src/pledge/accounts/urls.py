@@ -1,0 +1,14 @@
+"""Sign in, sign out, language and personal settings."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from pledge.accounts import views
+
+app_name = "accounts"
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("language/", views.set_language, name="set_language"),
+    path("preferences/", views.preferences, name="preferences"),
+]

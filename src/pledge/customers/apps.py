@@ -1,0 +1,10 @@
+"""App configuration for pledge.customers."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CustomersConfig(AppConfig):
+    name = "pledge.customers"
+    label = "customers"
+    verbose_name = _("Customers")

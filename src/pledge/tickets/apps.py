@@ -1,0 +1,10 @@
+"""App configuration for pledge.tickets."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class TicketsConfig(AppConfig):
+    name = "pledge.tickets"
+    label = "tickets"
+    verbose_name = _("Tickets")
