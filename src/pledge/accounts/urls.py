@@ -1,4 +1,4 @@
-"""Sign in, sign out, language and personal settings."""
+"""Sign in, sign out, language, personal settings and personal API tokens."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
@@ -7,8 +7,14 @@ from pledge.accounts import views
 
 app_name = "accounts"
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="accounts/login.html", redirect_authenticated_user=True),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", views.set_language, name="set_language"),
     path("preferences/", views.preferences, name="preferences"),
+    path("tokens/", views.token_create, name="token_create"),
+    path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
 ]

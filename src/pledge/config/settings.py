@@ -81,6 +81,8 @@ DATABASES = {
     "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("PLEDGE_DB_CONN_MAX_AGE", 60))
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
@@ -114,6 +116,7 @@ TIME_ZONE = env_str("PLEDGE_TIME_ZONE", "Asia/Shanghai")
 USE_TZ = True
 
 STATIC_URL = "/static/"
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STATIC_ROOT = env_path("PLEDGE_STATIC_ROOT", DATA_DIR / "static")
 MEDIA_ROOT = env_path("PLEDGE_MEDIA_ROOT", DATA_DIR / "media")
 MEDIA_URL = "/media/"
@@ -129,6 +132,8 @@ STORAGES = {
 }
 # Serve straight from the app folders unless `pledge serve` collected them.
 WHITENOISE_USE_FINDERS = not env_bool("PLEDGE_MANIFEST_STATIC", False)
+if WHITENOISE_USE_FINDERS:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise expects it to exist
 
 MAX_UPLOAD_BYTES = env_int("PLEDGE_MAX_UPLOAD_MB", 10, minimum=1) * 1024 * 1024
 MAX_ATTACHMENTS_PER_MESSAGE = env_int("PLEDGE_MAX_ATTACHMENTS", 5, minimum=1)

@@ -1,4 +1,4 @@
-"""Customer portal: the organisation's tickets, submitting a request, one ticket's page."""
+"""Customer portal: the organisation's tickets, submitting a request, one ticket's page and its forms."""
 
 from django.urls import path
 
@@ -9,4 +9,6 @@ urlpatterns = [
     path("", views.ticket_list, name="ticket_list"),
     path("new/", views.ticket_new, name="ticket_new"),
     path("tickets/<int:ticket_id>/", views.ticket_detail, name="ticket_detail"),
+    path("tickets/<int:ticket_id>/reply/", views.ticket_reply, name="ticket_reply"),
+    path("tickets/<int:ticket_id>/confirm/", views.ticket_confirm, name="ticket_confirm"),
 ]

@@ -115,7 +115,7 @@ def ticket_list_for(
     page = max(1, page)
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     qs = _apply_filters(ticket_queryset_for(user), user, filters)
-    qs = qs.select_related("organisation", "team", "assignee", "contact").order_by(
+    qs = qs.select_related("organisation", "team", "assignee", "contact", "asset").order_by(
         *SORTS.get(sort, SORTS["urgency"])
     )
     if with_tags:
