@@ -7,19 +7,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from pledge.core.errors import DomainError
-
-
-class DomainErrorsMixin:
-    def add_domain_errors(self, exc: DomainError) -> None:
-        assert isinstance(self, forms.Form)
-        placed = False
-        for field, text in exc.fields.items():
-            if field in self.fields:
-                self.add_error(field, text)
-                placed = True
-        if not placed:
-            self.add_error(None, exc.message)
+from pledge.core.forms import DomainErrorsMixin
 
 
 class PreferencesForm(DomainErrorsMixin, forms.Form):

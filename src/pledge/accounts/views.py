@@ -14,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from pledge.accounts import policies, services
+from pledge.accounts import policies, selectors, services
 from pledge.accounts.forms import PreferencesForm, TokenCreateForm
 from pledge.accounts.models import ApiToken, User
 from pledge.core.errors import NotFound, ValidationFailed
@@ -53,10 +53,6 @@ def set_language(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _own_tokens(user: User) -> list[ApiToken]:
-    return list(ApiToken.objects.filter(user=user).order_by("-created_at", "-id"))
-
-
 def _preferences_page(
     request: HttpRequest,
     *,
@@ -70,7 +66,7 @@ def _preferences_page(
     context: dict[str, Any] = {
         "form": form or PreferencesForm(initial={"timezone": user.timezone, "language": user.language}),
         "token_form": token_form or TokenCreateForm(),
-        "tokens": _own_tokens(user),
+        "tokens": selectors.api_token_list_for(user),
         "new_secret": new_secret,
         "new_token": new_token,
         "common_timezones": COMMON_TIMEZONES,

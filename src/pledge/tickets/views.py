@@ -1,35 +1,347 @@
-"""Agent workspace views: parse, authorise (policies), call services/selectors, render."""
+"""Agent workspace views: parse, authorise (policies), call services/selectors, render.
+
+Every page works without JavaScript (plain GET forms, POST then redirect with a flash message). With
+htmx, the same URLs answer with the partial that changed (`{% partialdef %}` in the templates):
+the queue's table, or the ticket's composer / controls panel plus out-of-band timeline and header.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from pledge.accounts import policies as account_policies
-from pledge.core.errors import NotFound
-from pledge.tickets import selectors
+from pledge.accounts.models import User
+from pledge.accounts.selectors import active_teams, assignable_users
+from pledge.core.errors import Conflict, DomainError, NotFound
+from pledge.core.htmx import wants_partial
+from pledge.tickets import policies, selectors, services
+from pledge.tickets.choices import Channel, Kind, Priority, Status
+from pledge.tickets.forms import (
+    PAGE_SIZES,
+    QUEUE_SORTS,
+    QUEUE_VIEWS,
+    AssignForm,
+    ComposeForm,
+    PriorityForm,
+    QueueForm,
+    TagsForm,
+    TeamChoiceForm,
+    TransitionForm,
+    VersionedForm,
+)
+from pledge.tickets.models import Ticket
 from pledge.tickets.selectors import TicketFilters
 
+DETAIL = "tickets/detail.html"
+OTHER_OPEN_TICKETS = 5
 
-@login_required
-def queue(request: HttpRequest) -> HttpResponse:
-    if not account_policies.is_staff_member(request.user):
+
+def _staff_user(request: HttpRequest) -> User:
+    """The signed-in staff member; everyone else gets 404 (customers have the portal)."""
+    user = request.user
+    if not account_policies.is_staff_member(user):
         raise Http404
-    page = selectors.ticket_list_for(request.user, TicketFilters(view="open"))
-    return render(request, "tickets/queue.html", {"page": page})
+    assert isinstance(user, User)
+    return user
 
 
-@login_required
-def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    if not account_policies.is_staff_member(request.user):
-        raise Http404
+def _visible_ticket(user: User, ticket_id: int) -> Ticket:
     try:
-        ticket = selectors.ticket_get_for(request.user, ticket_id)
+        return selectors.ticket_get_for(user, ticket_id)
     except NotFound:
         raise Http404 from None
-    timeline = selectors.ticket_timeline(ticket, include_internal=True)
-    return render(request, "tickets/detail.html", {"ticket": ticket, "timeline": timeline})
+
+
+def _workable_ticket(request: HttpRequest, ticket_id: int) -> tuple[User, Ticket]:
+    """For writes: 404 when the user may not see the ticket, 403 when they may see but not work it."""
+    user = _staff_user(request)
+    ticket = _visible_ticket(user, ticket_id)
+    if not policies.can_work_ticket(user, ticket):
+        raise PermissionDenied(_("You may read this ticket but not change it."))
+    return user, ticket
+
+
+# The queue ------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def queue(request: HttpRequest) -> HttpResponse:
+    user = _staff_user(request)
+    teams = active_teams()
+    values = QueueForm(request.GET, teams=teams).cleaned()
+    page = selectors.ticket_list_for(
+        user,
+        QueueForm.filters(values),
+        sort=values["sort"],
+        page=values["page"],
+        page_size=values["page_size"],
+    )
+    context = {
+        "page": page,
+        "queue_url": reverse("tickets:queue"),
+        "values": values,
+        "views": QUEUE_VIEWS,
+        "sorts": QUEUE_SORTS,
+        "page_sizes": PAGE_SIZES,
+        "teams": teams,
+        "statuses": Status.choices,
+        "priorities": Priority.choices,
+        "kinds": Kind.choices,
+        "is_filtered": bool(
+            values["q"] or values["status"] or values["priority"] or values["kind"] or values["team"]
+        ),
+    }
+    name = "tickets/queue.html#queue_htmx" if wants_partial(request) else "tickets/queue.html"
+    response = render(request, name, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+# The ticket page ------------------------------------------------------------------------------
+
+
+def _ticket_context(
+    user: User,
+    ticket: Ticket,
+    *,
+    parts: tuple[str, ...] = ("header", "timeline", "controls", "composer", "side"),
+    version: int | None = None,
+    compose: ComposeForm | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The context of the ticket page, or of only the parts a partial response renders."""
+    can_work = policies.can_work_ticket(user, ticket)
+    context: dict[str, Any] = {"ticket": ticket, "can_work": can_work, **extra}
+    if "timeline" in parts:
+        context["timeline"] = selectors.ticket_timeline(ticket, include_internal=True)
+        context["creation_attachments"] = selectors.ticket_creation_attachments(ticket)
+    if "controls" in parts and can_work:
+        assignees = list(assignable_users(ticket.team))
+        teams = active_teams()
+        # Keep the current values choosable even when they no longer qualify (someone left the team, a
+        # team was retired), so that saving the other field never clears them silently.
+        if ticket.assignee is not None and all(a.pk != ticket.assignee_id for a in assignees):
+            assignees.append(ticket.assignee)
+        if ticket.team is not None and all(t.pk != ticket.team_id for t in teams):
+            teams.append(ticket.team)
+        context.update(
+            version=version or ticket.version,
+            transitions=[
+                (value, Status(value).label) for value in policies.allowed_transitions(user, ticket)
+            ],
+            teams=teams,
+            assignees=assignees,
+            can_take=ticket.assignee_id != user.pk and any(a.pk == user.pk for a in assignees),
+            priorities=Priority.choices,
+            current_tags=", ".join(tag.name for tag in ticket.tags.all()),
+        )
+    if "composer" in parts and can_work:
+        context["compose"] = compose or ComposeForm(initial={"mode": "reply"})
+    if "side" in parts:
+        others = selectors.ticket_list_for(
+            user,
+            TicketFilters(view="open", organisation_id=ticket.organisation_id),
+            sort="urgency",
+            page_size=OTHER_OPEN_TICKETS + 1,
+        )
+        context["other_open"] = [t for t in others.items if t.pk != ticket.pk][:OTHER_OPEN_TICKETS]
+        asset = ticket.asset
+        context["under_warranty"] = bool(
+            asset and asset.warranty_end and asset.warranty_end >= timezone.localdate()
+        )
+    return context
+
+
+@login_required
+@require_GET
+def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    user = _staff_user(request)
+    ticket = _visible_ticket(user, ticket_id)
+    return render(request, DETAIL, _ticket_context(user, ticket))
+
+
+def _after_change(request: HttpRequest, user: User, ticket_id: int, notice: str) -> Ticket | HttpResponse:
+    """The ticket as it is now; when the change took it out of the user's sight, a redirect to the queue."""
+    try:
+        return selectors.ticket_get_for(user, ticket_id)
+    except NotFound:
+        messages.success(request, notice)
+        messages.info(request, _("The ticket is no longer in your teams' view."))
+        if wants_partial(request):
+            return HttpResponseClientRedirect(reverse("tickets:queue"))
+        return redirect("tickets:queue")
+
+
+@login_required
+@require_POST
+def ticket_compose(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Add a public reply or an internal note, with attachments."""
+    user, ticket = _workable_ticket(request, ticket_id)
+    form = ComposeForm(request.POST)
+    files = request.FILES.getlist("attachments")
+    error = ""
+    if form.is_valid():
+        body: str = form.cleaned_data["body"]
+        try:
+            if form.cleaned_data["mode"] == "note":
+                services.ticket_note(actor=user, ticket=ticket, body=body, attachments=files)
+                notice = _("Your internal note was added.")
+            else:
+                services.ticket_reply(
+                    actor=user, ticket=ticket, body=body, attachments=files, channel=Channel.PORTAL
+                )
+                notice = _("Your reply was sent to the customer.")
+        except DomainError as exc:
+            error = exc.message
+            for field, text in exc.fields.items():
+                form.add_error("body" if field in ("body", "message") else None, text)
+        else:
+            fresh = _after_change(request, user, ticket_id, notice)
+            if isinstance(fresh, HttpResponse):
+                return fresh
+            if not wants_partial(request):
+                messages.success(request, notice)
+                return redirect("tickets:detail", ticket_id=ticket_id)
+            context = _ticket_context(
+                user, fresh, parts=("header", "timeline", "controls", "composer"), compose_notice=notice
+            )
+            return render(request, f"{DETAIL}#compose_response", context)
+    if files:
+        error = error or _("Your files were not sent; choose them again.")
+    if wants_partial(request):
+        context = _ticket_context(user, ticket, parts=("composer",), compose=form, compose_error=error)
+        return render(request, f"{DETAIL}#composer", context, status=422)
+    context = _ticket_context(user, ticket, compose=form, compose_error=error)
+    return render(request, DETAIL, context, status=422)
+
+
+def _control(
+    request: HttpRequest,
+    ticket_id: int,
+    section: str,
+    form: VersionedForm,
+    change: Callable[[User, Ticket, dict[str, Any]], str],
+) -> HttpResponse:
+    """The shared path of the controls panel: parse the form, call the service with the loaded version,
+    answer with the panel (and out-of-band timeline and header), or redirect with a flash message."""
+    user, ticket = _workable_ticket(request, ticket_id)
+    posted_version = form.data.get("version", "")
+    version = int(posted_version) if str(posted_version).isdigit() else None
+    conflict = ""
+    errors: dict[str, str] = {}
+    if form.is_valid():
+        try:
+            notice = change(user, ticket, form.cleaned_data)
+        except Conflict as exc:
+            conflict = exc.message
+        except DomainError as exc:
+            errors[section] = exc.message
+        else:
+            fresh = _after_change(request, user, ticket_id, notice)
+            if isinstance(fresh, HttpResponse):
+                return fresh
+            if not wants_partial(request):
+                messages.success(request, notice)
+                return redirect("tickets:detail", ticket_id=ticket_id)
+            context = _ticket_context(
+                user, fresh, parts=("header", "timeline", "controls"), controls_notice=notice
+            )
+            return render(request, f"{DETAIL}#control_response", context)
+    else:
+        errors[section] = " ".join(str(message) for field in form.errors.values() for message in field)
+    if not wants_partial(request):
+        messages.error(request, conflict or errors[section])
+        return redirect("tickets:detail", ticket_id=ticket_id)
+    context = _ticket_context(
+        user,
+        ticket,
+        parts=("controls",),
+        version=version,
+        conflict=conflict,
+        control_errors=errors,
+        posted=form.data,
+        failed_section=section,
+    )
+    return render(request, f"{DETAIL}#controls", context, status=409 if conflict else 422)
+
+
+@login_required
+@require_POST
+def ticket_transition(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    def change(user: User, ticket: Ticket, data: dict[str, Any]) -> str:
+        services.ticket_transition(
+            actor=user,
+            ticket=ticket,
+            to_status=data["to_status"],
+            expected_version=data["version"],
+            reason=data["reason"],
+        )
+        return _("Status changed to %(status)s.") % {"status": Status(data["to_status"]).label}
+
+    return _control(request, ticket_id, "status", TransitionForm(request.POST), change)
+
+
+@login_required
+@require_POST
+def ticket_assign(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    def change(user: User, ticket: Ticket, data: dict[str, Any]) -> str:
+        services.ticket_assign(
+            actor=user,
+            ticket=ticket,
+            team=data["team"],
+            assignee=data["assignee"],
+            expected_version=data["version"],
+        )
+        return _("Assignment saved.")
+
+    return _control(request, ticket_id, "assign", AssignForm(request.POST), change)
+
+
+@login_required
+@require_POST
+def ticket_priority(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    def change(user: User, ticket: Ticket, data: dict[str, Any]) -> str:
+        services.ticket_update(
+            actor=user, ticket=ticket, expected_version=data["version"], priority=data["priority"]
+        )
+        return _("Priority changed to %(priority)s.") % {"priority": Priority(data["priority"]).label}
+
+    return _control(request, ticket_id, "priority", PriorityForm(request.POST), change)
+
+
+@login_required
+@require_POST
+def ticket_tags(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    def change(user: User, ticket: Ticket, data: dict[str, Any]) -> str:
+        services.ticket_update(actor=user, ticket=ticket, expected_version=data["version"], tags=data["tags"])
+        return _("Tags saved.")
+
+    return _control(request, ticket_id, "tags", TagsForm(request.POST), change)
+
+
+@login_required
+@require_GET
+def assignee_options(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The assignee <option>s for the team chosen in the controls panel (htmx, on team change)."""
+    _user, ticket = _workable_ticket(request, ticket_id)
+    form = TeamChoiceForm(request.GET)
+    team = form.cleaned_data.get("team") if form.is_valid() else None
+    context = {"assignees": list(assignable_users(team)), "selected_assignee": ticket.assignee_id}
+    return render(request, f"{DETAIL}#assignee_options", context)
 
 
 @login_required

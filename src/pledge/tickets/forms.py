@@ -1,0 +1,144 @@
+"""Forms of the agent workspace: they parse and check request data; services do the writing."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from pledge.accounts.models import Team
+from pledge.accounts.selectors import assignable_users
+from pledge.tickets.choices import Kind, Priority, Status
+from pledge.tickets.selectors import MAX_PAGE_SIZE, TicketFilters
+
+QUEUE_VIEWS = (
+    ("mine", _("Mine")),
+    ("team", _("My team")),
+    ("unassigned", _("Unassigned")),
+    ("open", _("All open")),
+    ("all", _("All")),
+)
+QUEUE_SORTS = (
+    ("urgency", _("Urgency")),
+    ("newest", _("Newest")),
+    ("oldest", _("Oldest")),
+    ("updated", _("Recently updated")),
+)
+PAGE_SIZES = (25, 50, 100)
+DEFAULT_PAGE_SIZE = 25
+# Commas (ASCII and full-width) and semicolons separate tags.
+TAG_SEPARATORS = re.compile(r"[,，;；]")
+
+
+def _blank(choices: Any, label: Any) -> list[tuple[str, Any]]:
+    return [("", label), *choices]
+
+
+class QueueForm(forms.Form):
+    """The queue's query string. Invalid values fall back to their defaults (see `cleaned`)."""
+
+    view = forms.ChoiceField(choices=QUEUE_VIEWS, required=False)
+    sort = forms.ChoiceField(choices=QUEUE_SORTS, required=False)
+    q = forms.CharField(max_length=200, required=False)
+    status = forms.ChoiceField(choices=_blank(Status.choices, _("Any status")), required=False)
+    priority = forms.ChoiceField(choices=_blank(Priority.choices, _("Any priority")), required=False)
+    kind = forms.ChoiceField(choices=_blank(Kind.choices, _("Any kind")), required=False)
+    team = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    page = forms.IntegerField(min_value=1, max_value=1_000_000, required=False)
+    page_size = forms.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, required=False)
+
+    def __init__(self, data: Any, *, teams: list[Team]) -> None:
+        super().__init__(data)
+        team_field = self.fields["team"]
+        assert isinstance(team_field, forms.TypedChoiceField)
+        team_field.choices = [("", _("Any team")), *((str(t.pk), t.name) for t in teams)]
+
+    def cleaned(self) -> dict[str, Any]:
+        """Every field, with the default where the submitted value was missing or invalid."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {
+            "view": data.get("view") or "open",
+            "sort": data.get("sort") or "urgency",
+            "q": (data.get("q") or "").strip(),
+            "status": data.get("status") or "",
+            "priority": data.get("priority") or "",
+            "kind": data.get("kind") or "",
+            "team": data.get("team"),
+            "page": data.get("page") or 1,
+            "page_size": data.get("page_size") or DEFAULT_PAGE_SIZE,
+        }
+
+    @staticmethod
+    def filters(values: dict[str, Any]) -> TicketFilters:
+        return TicketFilters(
+            view=values["view"],
+            status=[values["status"]] if values["status"] else [],
+            priority=[values["priority"]] if values["priority"] else [],
+            kind=[values["kind"]] if values["kind"] else [],
+            team_id=values["team"],
+            q=values["q"],
+        )
+
+
+class ComposeForm(forms.Form):
+    """A public reply or an internal note. Files are checked by the service (core.uploads)."""
+
+    MODES = (("reply", _("Public reply")), ("note", _("Internal note")))
+
+    mode = forms.ChoiceField(choices=MODES, initial="reply")
+    body = forms.CharField(
+        max_length=50_000,
+        strip=False,
+        error_messages={"required": _("Write a message first.")},
+    )
+
+    def clean_body(self) -> str:
+        body: str = self.cleaned_data["body"]
+        if not body.strip():
+            raise forms.ValidationError(_("Write a message first."), code="required")
+        return body
+
+
+class VersionedForm(forms.Form):
+    """Every change names the version of the ticket the agent loaded; the service refuses a stale one."""
+
+    version = forms.IntegerField(
+        min_value=1,
+        widget=forms.HiddenInput,
+        error_messages={"required": _("The ticket version is missing; reload the ticket.")},
+    )
+
+
+class TransitionForm(VersionedForm):
+    # Any status parses; the service decides under the row lock whether the move is allowed from the
+    # status the ticket has now, so a stale page gets the stale-version message, not a choice error.
+    to_status = forms.ChoiceField(label=_("New status"), choices=Status.choices)
+    reason = forms.CharField(label=_("Reason"), max_length=1000, required=False)
+
+
+class TeamChoiceForm(forms.Form):
+    team = forms.ModelChoiceField(
+        label=_("Team"), queryset=Team.objects.filter(is_active=True), required=False
+    )
+
+
+class AssignForm(VersionedForm):
+    team = forms.ModelChoiceField(
+        label=_("Team"), queryset=Team.objects.filter(is_active=True), required=False
+    )
+    assignee = forms.ModelChoiceField(label=_("Assignee"), queryset=assignable_users(None), required=False)
+
+
+class PriorityForm(VersionedForm):
+    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
+
+
+class TagsForm(VersionedForm):
+    tags = forms.CharField(label=_("Tags"), max_length=1100, required=False)
+
+    def clean_tags(self) -> list[str]:
+        raw: str = self.cleaned_data.get("tags") or ""
+        return [part.strip() for part in TAG_SEPARATORS.split(raw) if part.strip()]
