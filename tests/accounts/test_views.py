@@ -176,3 +176,10 @@ def test_token_forms_need_csrf_and_sign_in(world: World) -> None:
     assert ApiToken.objects.filter(user=world.agent).count() == 1
     token.refresh_from_db()
     assert token.revoked_at is None
+
+
+def test_createsuperuser_makes_an_administrator(db) -> None:
+    from pledge.accounts.models import User
+
+    user = User.objects.create_superuser("root", "root@example.com", "x-long-password-1")
+    assert (user.role, user.is_superuser) == ("admin", True)

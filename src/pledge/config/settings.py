@@ -14,7 +14,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DEMO_SECRET_KEY = "pledge-demo-insecure-secret-key-do-not-use-in-production"
 
 DATA_DIR = env_path("PLEDGE_DATA_DIR", Path.cwd() / "data")
-SECRET_KEY = env_str("PLEDGE_SECRET_KEY", DEMO_SECRET_KEY)
+SECRET_KEY = env_str("PLEDGE_SECRET_KEY") or DEMO_SECRET_KEY  # empty counts as unset
 DEBUG = env_bool("PLEDGE_DEBUG", False)
 ALLOWED_HOSTS = env_list("PLEDGE_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("PLEDGE_CSRF_TRUSTED_ORIGINS")
@@ -77,9 +77,12 @@ _default_db = f"sqlite:///{DATA_DIR / 'pledge.sqlite3'}"
 DATABASE_URL = env_str("DATABASE_URL", _default_db) or _default_db
 if not DATABASE_URL.startswith(("sqlite://", "postgres://", "postgresql://")):
     raise ConfigError("DATABASE_URL must start with sqlite:/// or postgres://")
-DATABASES = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("PLEDGE_DB_CONN_MAX_AGE", 60))
-}
+try:
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("PLEDGE_DB_CONN_MAX_AGE", 60))
+    }
+except ValueError as exc:  # dj_database_url.ParseError is one
+    raise ConfigError(f"DATABASE_URL is not a valid database URL ({exc})") from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -149,6 +152,12 @@ X_FRAME_OPTIONS = "DENY"
 
 EMAIL_BACKEND = env_str("PLEDGE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("PLEDGE_FROM_EMAIL", "pledge@localhost")
+# For PLEDGE_EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend.
+EMAIL_HOST = env_str("PLEDGE_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("PLEDGE_EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("PLEDGE_EMAIL_USER")
+EMAIL_HOST_PASSWORD = env_str("PLEDGE_EMAIL_PASSWORD")
+EMAIL_USE_TLS = env_bool("PLEDGE_EMAIL_USE_TLS", False)
 
 TASKS = {
     "default": {
