@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Q
 
 from pledge.accounts import policies as account_policies
+from pledge.accounts.choices import Role
 
 
 def customer_organisation_id(user: Any) -> int | None:
@@ -49,3 +50,22 @@ def can_view_customer_record(user: Any, record: Any) -> bool:
         return True
     org_id = customer_organisation_id(user)
     return org_id is not None and record.organisation_id == org_id
+
+
+def can_manage_customers(user: Any) -> bool:
+    """Create organisations, contacts and assets: service managers and administrators."""
+    return account_policies.is_staff_member(user) and (
+        user.role in (Role.SERVICE_MANAGER, Role.ADMIN) or bool(user.is_superuser)
+    )
+
+
+def customer_contact(user: Any) -> Any:
+    """The active contact through which a customer user belongs to an organisation, with the
+    organisation loaded (one query), or None. Primes the cache of `customer_organisation_id`."""
+    if not account_policies.is_customer(user):
+        return None
+    from pledge.customers.models import Contact
+
+    contact = Contact.objects.select_related("organisation").filter(user_id=user.pk, is_active=True).first()
+    user._pledge_org_id = contact.organisation_id if contact is not None else None
+    return contact

@@ -1,0 +1,530 @@
+"""API of tickets: list, create (idempotent), get with timeline, reply, note, transition, assign, update,
+attachment download. Handlers parse, authorise through policies, call selectors and services."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pydantic
+from django.core.files.uploadedfile import UploadedFile
+from django.http import FileResponse, HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from ninja import HeaderEx, P, Query, Router
+from ninja.errors import HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.responses import Status as WithStatus
+
+from pledge.accounts import policies as account_policies
+from pledge.accounts.models import Team, User
+from pledge.accounts.schemas import QueryId, error_responses
+from pledge.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from pledge.core.uploads import ALLOWED_TYPES, clean_filename
+from pledge.customers import policies as customer_policies
+from pledge.customers import selectors as customer_selectors
+from pledge.customers.models import Asset, Contact, Organisation
+from pledge.tickets import policies, selectors, services
+from pledge.tickets.choices import Channel, Status
+from pledge.tickets.models import Attachment, Message, Ticket, TicketEvent
+from pledge.tickets.schemas import (
+    AssignIn,
+    IdempotencyKey,
+    MessageIn,
+    MessageOut,
+    TicketDetailOut,
+    TicketIn,
+    TicketListQuery,
+    TicketOut,
+    TicketPage,
+    TicketPatch,
+    TransitionIn,
+)
+from pledge.tickets.selectors import TicketFilters
+
+router = Router(tags=["tickets"])
+
+# Services name the domain field; the API names the request field.
+_REQUEST_FIELDS = {
+    "organisation": "organisation_id",
+    "contact": "contact_id",
+    "asset": "asset_id",
+    "team": "team_id",
+    "assignee": "assignee_id",
+    "message": "body",
+}
+
+# Stored files keep their cleaned name, and filesystems refuse names over 255 bytes (UTF-8).
+FILENAME_MAX_BYTES = 200
+
+_MESSAGE_BODY_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": MessageIn.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "body": MessageIn.model_json_schema()["properties"]["body"],
+                        "attachments": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                    },
+                    "required": ["body"],
+                }
+            },
+        },
+    }
+}
+
+_FILE_DOC = {
+    "responses": {
+        200: {
+            "description": "The file, as an attachment.",
+            "content": {
+                content_type: {"schema": {"type": "string", "format": "binary"}}
+                for content_type in sorted(set(ALLOWED_TYPES.values()))
+            },
+        }
+    }
+}
+
+
+@contextmanager
+def _request_field_names() -> Iterator[None]:
+    try:
+        yield
+    except DomainError as exc:
+        exc.fields = {_REQUEST_FIELDS.get(key, key): value for key, value in exc.fields.items()}
+        raise
+
+
+def _ref(obj: Any) -> dict[str, Any] | None:
+    return None if obj is None else {"id": obj.pk, "name": str(obj)}
+
+
+def _ticket_out(ticket: Ticket, *, tags: list[str] | None = None) -> dict[str, Any]:
+    """The list item of a ticket. Lists load its relations with the page (select_related, prefetched
+    tags); after a write the few that the service did not set are read lazily."""
+    return {
+        "id": ticket.pk,
+        "number": ticket.number,
+        "subject": ticket.subject,
+        "kind": ticket.kind,
+        "channel": ticket.channel,
+        "priority": ticket.priority,
+        "status": ticket.status,
+        "organisation": _ref(ticket.organisation),
+        "contact": _ref(ticket.contact),
+        "asset_id": ticket.asset_id,
+        "team": _ref(ticket.team),
+        "assignee": _ref(ticket.assignee),
+        "tags": tags if tags is not None else [tag.name for tag in ticket.tags.all()],
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at,
+        "first_response_at": ticket.first_response_at,
+        "resolved_at": ticket.resolved_at,
+        "closed_at": ticket.closed_at,
+        "version": ticket.version,
+    }
+
+
+def _attachment_out(attachment: Attachment) -> dict[str, Any]:
+    return {
+        "id": attachment.pk,
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "message_id": attachment.message_id,
+        "created_at": attachment.created_at,
+        "url": reverse(
+            "api:ticket_attachment",
+            kwargs={"ticket_id": attachment.ticket_id, "attachment_id": attachment.pk},
+        ),
+    }
+
+
+def _message_out(message: Message, attachments: list[Attachment]) -> dict[str, Any]:
+    return {
+        "id": message.pk,
+        "author": _ref(message.author),
+        "body": message.body,
+        "is_internal": message.is_internal,
+        "from_customer": message.from_customer,
+        "channel": message.channel,
+        "created_at": message.created_at,
+        "attachments": [_attachment_out(a) for a in attachments],
+    }
+
+
+def _event_out(event: TicketEvent, *, internal: bool) -> dict[str, Any]:
+    data = event.data if isinstance(event.data, dict) else {}
+    return {
+        "id": event.pk,
+        "kind": event.kind,
+        "actor": _ref(event.actor),
+        "field": event.field,
+        "old_value": event.old_value,
+        "new_value": event.new_value,
+        "reason": str(data.get("reason", "")) if internal else "",
+        "created_at": event.created_at,
+    }
+
+
+def _visible_ticket(request: HttpRequest, ticket_id: int) -> Ticket:
+    return selectors.ticket_get_for(request.user, ticket_id)
+
+
+def _require_worker(request: HttpRequest, ticket: Ticket) -> None:
+    if not policies.can_work_ticket(request.user, ticket):
+        raise PermissionDenied(_("You may read %(number)s but not change it.") % {"number": ticket.number})
+
+
+def _unknown(field: str, message: str) -> ValidationFailed:
+    # The same answer whether the object does not exist or the user may not see it.
+    return ValidationFailed(message, fields={field: _("Not found.")})
+
+
+def _organisation(request: HttpRequest, organisation_id: int) -> Organisation:
+    try:
+        return customer_selectors.organisation_get_for(request.user, organisation_id)
+    except NotFound:
+        raise _unknown("organisation_id", _("Unknown organisation.")) from None
+
+
+def _contact(request: HttpRequest, contact_id: int | None) -> Contact | None:
+    if contact_id is None:
+        return None
+    try:
+        return customer_selectors.contact_get_for(request.user, contact_id)
+    except NotFound:
+        raise _unknown("contact_id", _("Unknown contact.")) from None
+
+
+def _asset(request: HttpRequest, asset_id: int | None) -> Asset | None:
+    if asset_id is None:
+        return None
+    try:
+        return customer_selectors.asset_get_for(request.user, asset_id)
+    except NotFound:
+        raise _unknown("asset_id", _("Unknown asset.")) from None
+
+
+def _team(team_id: int | None) -> Team | None:
+    if team_id is None:
+        return None
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        raise _unknown("team_id", _("Unknown team."))
+    return team
+
+
+def _assignee(assignee_id: int | None) -> User | None:
+    if assignee_id is None:
+        return None
+    user = User.objects.filter(pk=assignee_id, is_active=True).first()
+    if user is None:
+        raise _unknown("assignee_id", _("Unknown assignee."))
+    return user
+
+
+def _message_input(request: HttpRequest) -> tuple[str, list[UploadedFile]]:
+    """The body of a reply or note, as JSON `{"body": …}` or multipart with `body` and `attachments`."""
+    files: list[UploadedFile] = []
+    if request.content_type == "multipart/form-data":
+        if "attachments" in request.POST:
+            raise ValidationFailed(
+                _("Attachments must be sent as files."), fields={"attachments": _("Not a file.")}
+            )
+        data: Any = {key: request.POST[key] for key in ("body",) if key in request.POST}
+        files = request.FILES.getlist("attachments")
+        for upload in files:
+            if len(clean_filename(upload.name or "").encode()) > FILENAME_MAX_BYTES:
+                raise ValidationFailed(
+                    _("The name of %(name)s… is too long.") % {"name": (upload.name or "")[:20]},
+                    fields={"attachments": _("File name too long.")},
+                )
+    else:
+        try:
+            data = json.loads(request.body or b"null")
+        except ValueError:
+            raise HttpError(400, _("The request body is not valid JSON.")) from None
+    try:
+        payload = MessageIn.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise NinjaValidationError(
+            [{**error, "loc": ("body", "payload", *error["loc"])} for error in exc.errors(include_url=False)]
+        ) from None
+    return payload.body, files
+
+
+@router.get("", response={200: TicketPage, **error_responses(422)}, summary="List tickets")
+def ticket_list(request: HttpRequest, query: Query[TicketListQuery]) -> dict[str, Any]:
+    """Tickets you may see, filtered and sorted, one page at a time (`has_next` says whether another
+    follows; there is no total count, which keeps the first page fast on millions of tickets)."""
+    filters = TicketFilters(
+        view=query.view,
+        status=[str(value) for value in query.status],
+        priority=[str(value) for value in query.priority],
+        kind=[str(value) for value in query.kind],
+        channel=[str(value) for value in query.channel],
+        team_id=query.team_id,
+        assignee_id=query.assignee_id,
+        organisation_id=query.organisation_id,
+        asset_id=query.asset_id,
+        tag=query.tag,
+        q=query.q,
+        created_after=query.created_after,
+        created_before=query.created_before,
+    )
+    page = selectors.ticket_list_for(
+        request.user, filters, sort=query.sort, page=query.page, page_size=query.page_size, with_tags=True
+    )
+    return {
+        "items": [_ticket_out(ticket) for ticket in page.items],
+        "page": page.page,
+        "page_size": page.page_size,
+        "has_next": page.has_next,
+    }
+
+
+@router.post(
+    "",
+    response={201: TicketOut, 200: TicketOut, **error_responses(400, 403, 422)},
+    summary="Create a ticket",
+)
+def ticket_create(
+    request: HttpRequest,
+    payload: TicketIn,
+    idempotency_key: HeaderEx[
+        IdempotencyKey | None,
+        P(
+            alias="Idempotency-Key",
+            description="Retries with the same key return the ticket the first request made (200).",
+        ),
+    ] = None,
+) -> WithStatus[dict[str, Any]]:
+    """Creates a ticket (201). With an `Idempotency-Key`, a retry of the same request returns the
+    ticket the first one created (200) however often and however concurrently it is sent."""
+    user = request.user
+    assert isinstance(user, User)
+    contact: Contact | None
+    if account_policies.is_customer(user):
+        if payload.team_id is not None or payload.assignee_id is not None:
+            raise ValidationFailed(
+                _("Customers cannot choose the team or assignee."),
+                fields={"team_id" if payload.team_id is not None else "assignee_id": _("Not allowed.")},
+            )
+        # One query gives the customer's contact and organisation.
+        own: Contact | None = customer_policies.customer_contact(user)
+        if own is None:
+            raise PermissionDenied(_("Your login is not linked to a customer organisation."))
+        organisation = own.organisation
+        if payload.organisation_id not in (None, organisation.pk):
+            raise _unknown("organisation_id", _("Unknown organisation."))
+        contact = own if payload.contact_id in (None, own.pk) else _contact(request, payload.contact_id)
+    else:
+        if payload.organisation_id is None:
+            raise ValidationFailed(_("Choose the organisation."), fields={"organisation_id": _("Required.")})
+        if not policies.can_create_ticket_for(user, payload.organisation_id):
+            raise PermissionDenied(_("Your role cannot create tickets."))
+        organisation = _organisation(request, payload.organisation_id)
+        contact = _contact(request, payload.contact_id)
+    if not policies.can_create_ticket_for(user, organisation.pk):
+        raise PermissionDenied(_("Your role cannot create tickets."))
+    with _request_field_names():
+        ticket, created = services.ticket_create(
+            actor=user,
+            organisation=organisation,
+            subject=payload.subject,
+            description=payload.description,
+            kind=payload.kind,
+            channel=payload.channel,
+            priority=payload.priority,
+            contact=contact,
+            asset=_asset(request, payload.asset_id),
+            team=_team(payload.team_id),
+            assignee=_assignee(payload.assignee_id),
+            tags=payload.tags,
+            idempotency_key=idempotency_key,
+        )
+    if not created:
+        return WithStatus(200, _ticket_out(selectors.ticket_get_for(user, ticket.pk)))
+    return WithStatus(201, _ticket_out(ticket, tags=None if payload.tags else []))
+
+
+@router.get(
+    "/{ticket_id}",
+    response={200: TicketDetailOut, **error_responses(404, 422)},
+    summary="Get a ticket with its timeline",
+)
+def ticket_get(request: HttpRequest, ticket_id: QueryId) -> dict[str, Any]:
+    user = request.user
+    ticket = _visible_ticket(request, ticket_id)
+    internal = policies.can_view_internal(user)
+    timeline = []
+    for entry in selectors.ticket_timeline(ticket, include_internal=internal):
+        if entry.message is not None:
+            message = entry.message
+            timeline.append(
+                {
+                    "type": "message",
+                    "at": entry.at,
+                    "message": _message_out(message, list(message.attachments.all())),
+                }
+            )
+        elif entry.event is not None:
+            timeline.append(
+                {"type": "event", "at": entry.at, "event": _event_out(entry.event, internal=internal)}
+            )
+    asset = ticket.asset
+    return {
+        **_ticket_out(ticket),
+        "description": ticket.description,
+        "asset": None
+        if asset is None
+        else {"id": asset.pk, "model": asset.model, "serial_number": asset.serial_number},
+        "created_by": _ref(ticket.created_by),
+        "attachments": [_attachment_out(a) for a in selectors.ticket_creation_attachments(ticket)],
+        "timeline": timeline,
+        "allowed_transitions": list(policies.allowed_transitions(user, ticket)),
+        "can_reply": policies.can_reply(user, ticket),
+        "can_note": policies.can_work_ticket(user, ticket),
+        "can_edit": policies.can_work_ticket(user, ticket),
+    }
+
+
+@router.post(
+    "/{ticket_id}/replies",
+    response={201: MessageOut, **error_responses(400, 403, 404, 422)},
+    summary="Reply to the customer (public)",
+    openapi_extra=_MESSAGE_BODY_DOC,
+)
+def ticket_reply(request: HttpRequest, ticket_id: QueryId) -> WithStatus[dict[str, Any]]:
+    """A public reply, from the customer or from staff working the ticket. Send JSON `{"body": …}`, or
+    multipart with `body` and up to five `attachments`."""
+    user = request.user
+    assert isinstance(user, User)
+    ticket = _visible_ticket(request, ticket_id)
+    if not policies.can_reply(user, ticket):
+        if account_policies.is_customer(user) and ticket.status == Status.CLOSED:
+            raise PermissionDenied(
+                _("%(number)s is closed: please open a new request.") % {"number": ticket.number}
+            )
+        raise PermissionDenied(_("You may read %(number)s but not reply to it.") % {"number": ticket.number})
+    body, files = _message_input(request)
+    with _request_field_names():
+        message = services.ticket_reply(
+            actor=user, ticket=ticket, body=body, attachments=files, channel=Channel.API
+        )
+    return WithStatus(201, _message_out(message, list(message.attachments.order_by("id"))))
+
+
+@router.post(
+    "/{ticket_id}/notes",
+    response={201: MessageOut, **error_responses(400, 403, 404, 422)},
+    summary="Add an internal note (staff)",
+    openapi_extra=_MESSAGE_BODY_DOC,
+)
+def ticket_note(request: HttpRequest, ticket_id: QueryId) -> WithStatus[dict[str, Any]]:
+    """An internal note, never shown to the customer. Same body as a reply."""
+    user = request.user
+    assert isinstance(user, User)
+    ticket = _visible_ticket(request, ticket_id)
+    _require_worker(request, ticket)
+    body, files = _message_input(request)
+    with _request_field_names():
+        message = services.ticket_note(actor=user, ticket=ticket, body=body, attachments=files)
+    return WithStatus(201, _message_out(message, list(message.attachments.order_by("id"))))
+
+
+@router.get(
+    "/{ticket_id}/attachments/{attachment_id}",
+    response={200: None, **error_responses(404, 422)},
+    summary="Download an attachment",
+    url_name="ticket_attachment",
+    openapi_extra=_FILE_DOC,
+)
+def attachment_download(request: HttpRequest, ticket_id: QueryId, attachment_id: QueryId) -> FileResponse:
+    attachment = selectors.attachment_get_for(request.user, attachment_id)
+    if attachment.ticket_id != ticket_id:
+        raise NotFound(_("Attachment not found."))
+    try:
+        handle = attachment.file.open("rb")
+    except OSError:
+        raise NotFound(_("The file of this attachment is missing from storage.")) from None
+    response = FileResponse(
+        handle, as_attachment=True, filename=attachment.filename, content_type=attachment.content_type
+    )
+    response["Content-Security-Policy"] = "sandbox"
+    return response
+
+
+@router.post(
+    "/{ticket_id}/transition",
+    response={200: TicketOut, **error_responses(400, 403, 404, 409, 422)},
+    summary="Change the status",
+)
+def ticket_transition(request: HttpRequest, ticket_id: QueryId, payload: TransitionIn) -> dict[str, Any]:
+    """Move the ticket along the workflow (see `allowed_transitions` on the ticket). Customers may close
+    or reopen a resolved ticket. A stale `version` is refused with 409."""
+    user = request.user
+    assert isinstance(user, User)
+    ticket = _visible_ticket(request, ticket_id)
+    if not (policies.can_work_ticket(user, ticket) or account_policies.is_customer(user)):
+        raise PermissionDenied(_("You may read %(number)s but not change it.") % {"number": ticket.number})
+    with _request_field_names():
+        changed = services.ticket_transition(
+            actor=user,
+            ticket=ticket,
+            to_status=payload.status,
+            expected_version=payload.version,
+            reason=payload.reason,
+        )
+    return _ticket_out(changed)
+
+
+@router.post(
+    "/{ticket_id}/assign",
+    response={200: TicketOut, **error_responses(400, 403, 404, 409, 422)},
+    summary="Set the team and assignee",
+)
+def ticket_assign(request: HttpRequest, ticket_id: QueryId, payload: AssignIn) -> dict[str, Any]:
+    """Set both together; null clears. The assignee must be a member of the team."""
+    user = request.user
+    assert isinstance(user, User)
+    ticket = _visible_ticket(request, ticket_id)
+    _require_worker(request, ticket)
+    with _request_field_names():
+        changed = services.ticket_assign(
+            actor=user,
+            ticket=ticket,
+            team=_team(payload.team_id),
+            assignee=_assignee(payload.assignee_id),
+            expected_version=payload.version,
+        )
+    return _ticket_out(changed)
+
+
+@router.patch(
+    "/{ticket_id}",
+    response={200: TicketOut, **error_responses(400, 403, 404, 409, 422)},
+    summary="Change priority, subject or tags",
+)
+def ticket_update(request: HttpRequest, ticket_id: QueryId, payload: TicketPatch) -> dict[str, Any]:
+    """Fields left out (or null) stay as they are; `tags` replaces the whole list."""
+    user = request.user
+    assert isinstance(user, User)
+    ticket = _visible_ticket(request, ticket_id)
+    _require_worker(request, ticket)
+    with _request_field_names():
+        changed = services.ticket_update(
+            actor=user,
+            ticket=ticket,
+            expected_version=payload.version,
+            priority=payload.priority,
+            subject=payload.subject,
+            tags=payload.tags,
+        )
+    return _ticket_out(changed)
