@@ -96,3 +96,9 @@ def test_interactive_docs_are_served_without_a_cdn(db: None) -> None:
     html = response.content.decode()
     assert "/api/v1/openapi.json" in html
     assert "cdn." not in html
+
+
+def test_unknown_api_path_answers_json_404(client) -> None:
+    response = client.get("/api/v1/nope")
+    assert response.status_code == 404
+    assert response.json()["message"].startswith("No such API endpoint")

@@ -24,8 +24,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from pledge.accounts.schemas import MAX_ID
 from pledge.config.wsgi import application
+from pledge.core.schemas import MAX_ID
 from pledge.tickets import services
 from pledge.tickets.models import Attachment, Ticket
 from tests.api.conftest import token_for

@@ -227,3 +227,19 @@ def test_reply_mails_the_customer_after_commit(world: World, django_capture_on_c
         assert mail.outbox == []  # nothing is sent before the commit
     assert len(callbacks) == 1
     assert [(m.to, m.body) for m in mail.outbox] == [(["a@a.example"], "Technician on the way.")]
+
+
+def test_customer_cannot_claim_a_staff_channel(world: World) -> None:
+    with pytest.raises(ValidationFailed) as err:
+        world.ticket(actor=world.customer_a, channel="phone")
+    assert "channel" in err.value.fields
+
+
+def test_long_chinese_file_name_is_stored_under_a_short_name(world: World) -> None:
+    ticket = world.ticket()
+    long_name = "设备" * 70 + ".txt"
+    services.ticket_reply(actor=world.agent, ticket=ticket, body="log", attachments=[SimpleUploadedFile(long_name, b"ok")])
+    attachment = Attachment.objects.get(ticket=ticket)
+    assert attachment.filename.endswith(".txt") and attachment.filename.startswith("设备")
+    assert len(attachment.file.name.encode()) < 100
+    assert attachment.file.read() == b"ok"

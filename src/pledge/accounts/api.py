@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Router
 
+from pledge.accounts import selectors
 from pledge.accounts.choices import Role
-from pledge.accounts.models import Team, User
-from pledge.accounts.schemas import MeOut, Ref, error_responses
+from pledge.accounts.models import User
+from pledge.accounts.schemas import MeOut
+from pledge.core.schemas import Ref, error_responses
 from pledge.customers.policies import customer_organisation_id
 
 router = Router(tags=["me"])
@@ -18,7 +19,6 @@ router = Router(tags=["me"])
 def me(request: HttpRequest) -> MeOut:
     user = request.user
     assert isinstance(user, User)
-    teams = Team.objects.filter(Q(memberships__user_id=user.pk) | Q(lead_id=user.pk)).distinct()
     return MeOut(
         id=user.pk,
         username=user.username,
@@ -27,5 +27,5 @@ def me(request: HttpRequest) -> MeOut:
         timezone=user.timezone,
         language=user.language,
         organisation_id=customer_organisation_id(user),
-        teams=[Ref(id=team.pk, name=team.name) for team in teams.order_by("name")],
+        teams=[Ref(id=team.pk, name=team.name) for team in selectors.teams_of(user)],
     )

@@ -23,3 +23,18 @@ def assignable_users(team: Team | None) -> QuerySet[User]:
 def api_token_list_for(user: User) -> list[ApiToken]:
     """The user's own tokens, newest first (nobody lists another person's tokens)."""
     return list(ApiToken.objects.filter(user=user).order_by("-created_at", "-id"))
+
+
+def team_get(team_id: int) -> Team | None:
+    return Team.objects.filter(pk=team_id).first()
+
+
+def active_user_get(user_id: int) -> User | None:
+    return User.objects.filter(pk=user_id, is_active=True).first()
+
+
+def teams_of(user: User) -> list[Team]:
+    """Teams the user belongs to or leads, by name."""
+    return list(
+        Team.objects.filter(Q(memberships__user_id=user.pk) | Q(lead_id=user.pk)).distinct().order_by("name")
+    )

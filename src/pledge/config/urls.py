@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from pledge.config.api import api
 from pledge.core import views as core_views
@@ -13,6 +13,7 @@ urlpatterns = [
     path("agent/", include("pledge.tickets.urls")),
     path("portal/", include("pledge.portal.urls")),
     path("api/v1/", api.urls),
+    re_path(r"^api/(?P<rest>.*)$", core_views.api_not_found),
     path("admin/", admin.site.urls),
     path("healthz", core_views.healthz, name="healthz"),
 ]

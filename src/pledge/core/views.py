@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -19,6 +20,13 @@ def home(request: HttpRequest) -> HttpResponse:
     if account_policies.is_staff_member(request.user):
         return redirect("tickets:queue")
     return redirect("accounts:preferences")
+
+
+def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Unknown paths under /api/ answer in the API's JSON error format, not an HTML page."""
+    return JsonResponse(
+        {"message": _("No such API endpoint: %(path)s") % {"path": request.path}, "errors": []}, status=404
+    )
 
 
 def healthz(request: HttpRequest) -> HttpResponse:

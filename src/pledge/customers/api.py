@@ -10,8 +10,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
-from pledge.accounts.schemas import QueryId, error_responses
 from pledge.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from pledge.core.schemas import QueryId, error_responses
 from pledge.customers import policies, selectors, services
 from pledge.customers.models import Asset, Contact, Organisation
 from pledge.customers.schemas import (

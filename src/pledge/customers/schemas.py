@@ -12,7 +12,7 @@ from ninja import Schema
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
-from pledge.accounts.schemas import BodyId, Day, PageQuery, QueryId, Ref, Text
+from pledge.core.schemas import BodyId, Day, PageQuery, QueryId, Ref, Text
 from pledge.customers.choices import Industry, Tier
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from pledge.core.errors import NotFound
 from pledge.customers import policies
@@ -40,12 +41,12 @@ def _get(qs: QuerySet[Any], pk: int, message: str) -> Any:
 
 
 def organisation_get_for(user: Any, pk: int) -> Organisation:
-    return _get(organisation_list_for(user), pk, "Organisation not found.")
+    return _get(organisation_list_for(user), pk, _("Organisation not found."))
 
 
 def contact_get_for(user: Any, pk: int) -> Contact:
-    return _get(contact_list_for(user), pk, "Contact not found.")
+    return _get(contact_list_for(user), pk, _("Contact not found."))
 
 
 def asset_get_for(user: Any, pk: int) -> Asset:
-    return _get(asset_list_for(user), pk, "Asset not found.")
+    return _get(asset_list_for(user), pk, _("Asset not found."))

@@ -19,9 +19,10 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.responses import Status as WithStatus
 
 from pledge.accounts import policies as account_policies
+from pledge.accounts import selectors as account_selectors
 from pledge.accounts.models import Team, User
-from pledge.accounts.schemas import QueryId, error_responses
 from pledge.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from pledge.core.schemas import QueryId, error_responses
 from pledge.core.uploads import ALLOWED_TYPES, clean_filename
 from pledge.customers import policies as customer_policies
 from pledge.customers import selectors as customer_selectors
@@ -214,7 +215,7 @@ def _asset(request: HttpRequest, asset_id: int | None) -> Asset | None:
 def _team(team_id: int | None) -> Team | None:
     if team_id is None:
         return None
-    team = Team.objects.filter(pk=team_id).first()
+    team = account_selectors.team_get(team_id)
     if team is None:
         raise _unknown("team_id", _("Unknown team."))
     return team
@@ -223,7 +224,7 @@ def _team(team_id: int | None) -> Team | None:
 def _assignee(assignee_id: int | None) -> User | None:
     if assignee_id is None:
         return None
-    user = User.objects.filter(pk=assignee_id, is_active=True).first()
+    user = account_selectors.active_user_get(assignee_id)
     if user is None:
         raise _unknown("assignee_id", _("Unknown assignee."))
     return user

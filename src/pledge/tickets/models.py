@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -154,7 +155,10 @@ class Message(models.Model):
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:
-    return f"attachments/{instance.ticket_id}/{filename}"
+    # Stored under a generated name: the user's file name (kept for display) may be long, non-ASCII
+    # or collide; the filesystem sees only a short random name with the checked extension.
+    ext = filename.rpartition(".")[2].lower()[:10] if "." in filename else "bin"
+    return f"attachments/{instance.ticket_id}/{uuid.uuid4().hex}.{ext}"
 
 
 class Attachment(models.Model):

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import Field
 
-from pledge.accounts.schemas import BodyId, Instant, PageQuery, QueryId, Ref, Text, Version
+from pledge.core.schemas import BodyId, Instant, PageQuery, QueryId, Ref, Text, Version
 from pledge.tickets.choices import Channel, EventKind, Kind, Priority, Status
 from pledge.tickets.services import BODY_MAX, SUBJECT_MAX, TAG_MAX
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from pledge.core.errors import NotFound
 from pledge.tickets import policies
@@ -134,7 +135,7 @@ def ticket_get_for(user: Any, ticket_id: int) -> Ticket:
         .first()
     )
     if ticket is None or not policies.can_view_ticket(user, ticket):
-        raise NotFound("Ticket not found.")
+        raise NotFound(_("Ticket not found."))
     return ticket
 
 
@@ -175,11 +176,11 @@ def ticket_creation_attachments(ticket: Ticket) -> list[Attachment]:
 def attachment_get_for(user: Any, attachment_id: int) -> Attachment:
     attachment = Attachment.objects.select_related("ticket", "message").filter(pk=attachment_id).first()
     if attachment is None or not policies.can_view_ticket(user, attachment.ticket):
-        raise NotFound("Attachment not found.")
+        raise NotFound(_("Attachment not found."))
     if (
         attachment.message is not None
         and attachment.message.is_internal
         and not policies.can_view_internal(user)
     ):
-        raise NotFound("Attachment not found.")
+        raise NotFound(_("Attachment not found."))
     return attachment

@@ -42,6 +42,8 @@ SUBJECT_MAX = 200
 BODY_MAX = 50_000
 TAG_MAX = 50
 IDEMPOTENCY_SCOPE = "ticket_create"
+# Channels a customer can use themselves (phone and on-site tickets are recorded by staff).
+CUSTOMER_CHANNELS = (Channel.PORTAL, Channel.API, Channel.EMAIL)
 
 
 def _choice(value: str, choices: Any, field: str) -> str:
@@ -209,6 +211,11 @@ def ticket_create(
     tag_names = _clean_tags(tags)
     is_customer = account_policies.is_customer(actor)
     if is_customer:
+        if channel not in CUSTOMER_CHANNELS:
+            raise ValidationFailed(
+                _("Customers submit through the portal, the API or email."),
+                fields={"channel": _("Choose one of: %(values)s") % {"values": ", ".join(CUSTOMER_CHANNELS)}},
+            )
         if team is not None or assignee is not None:
             raise ValidationFailed(
                 _("Customers cannot choose the team or assignee."), fields={"team": _("Not allowed.")}
