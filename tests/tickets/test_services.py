@@ -238,7 +238,9 @@ def test_customer_cannot_claim_a_staff_channel(world: World) -> None:
 def test_long_chinese_file_name_is_stored_under_a_short_name(world: World) -> None:
     ticket = world.ticket()
     long_name = "设备" * 70 + ".txt"
-    services.ticket_reply(actor=world.agent, ticket=ticket, body="log", attachments=[SimpleUploadedFile(long_name, b"ok")])
+    services.ticket_reply(
+        actor=world.agent, ticket=ticket, body="log", attachments=[SimpleUploadedFile(long_name, b"ok")]
+    )
     attachment = Attachment.objects.get(ticket=ticket)
     assert attachment.filename.endswith(".txt") and attachment.filename.startswith("设备")
     assert len(attachment.file.name.encode()) < 100
