@@ -183,3 +183,21 @@ def test_createsuperuser_makes_an_administrator(db) -> None:
 
     user = User.objects.create_superuser("root", "root@example.com", "x-long-password-1")
     assert (user.role, user.is_superuser) == ("admin", True)
+
+
+def test_token_cache_remembers_a_verified_token_and_revocation_clears_it(
+    world, settings, django_assert_num_queries, django_capture_on_commit_callbacks
+) -> None:
+    from pledge.accounts import services
+
+    settings.API_TOKEN_CACHE_SECONDS = 30
+    services.api_token_cache_clear()
+    token, secret = services.api_token_create(user=world.agent, name="ERP")
+    first = services.api_token_authenticate(secret)
+    with django_assert_num_queries(0):
+        second = services.api_token_authenticate(secret)
+    assert first is not None and second is not None and second.pk == world.agent.pk and second is not first
+    with django_capture_on_commit_callbacks(execute=True):
+        services.api_token_revoke(user=world.agent, token_id=token.pk)
+    assert services.api_token_authenticate(secret) is None
+    assert services.api_token_authenticate(secret.replace("_", "-", 1)) is None

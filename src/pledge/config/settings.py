@@ -83,6 +83,11 @@ try:
     }
 except ValueError as exc:  # dj_database_url.ParseError is one
     raise ConfigError(f"DATABASE_URL is not a valid database URL ({exc})") from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Server-side binding lets PostgreSQL prepare the statements a process repeats (psycopg prepares a
+    # statement after it has run prepare_threshold times) instead of parsing and planning each one.
+    # Turn off behind a transaction-pooling PgBouncer older than 1.21.
+    DATABASES["default"]["OPTIONS"] = {"server_side_binding": env_bool("PLEDGE_DB_SERVER_SIDE_BINDING", True)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -137,6 +142,9 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not env_bool("PLEDGE_MANIFEST_STATIC", False)
 if WHITENOISE_USE_FINDERS:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise expects it to exist
+
+# Seconds a verified API token is remembered per process (a revoked token may work this long). 0 = off.
+API_TOKEN_CACHE_SECONDS = env_int("PLEDGE_API_TOKEN_CACHE_SECONDS", 10, minimum=0)
 
 MAX_UPLOAD_BYTES = env_int("PLEDGE_MAX_UPLOAD_MB", 10, minimum=1) * 1024 * 1024
 MAX_ATTACHMENTS_PER_MESSAGE = env_int("PLEDGE_MAX_ATTACHMENTS", 5, minimum=1)

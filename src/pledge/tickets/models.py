@@ -112,6 +112,8 @@ class Ticket(models.Model):
                 name="ticket_open_urgency_idx",
                 condition=models.Q(status__in=OPEN_STATUSES),
             ),
+            # Every ticket by urgency (the API's default sort without a status filter).
+            models.Index(fields=["priority", "created_at", "id"], name="ticket_urgency_idx"),
             models.Index(fields=["team", "status", "priority", "created_at"], name="ticket_team_status_idx"),
             models.Index(fields=["assignee", "status", "priority", "created_at"], name="ticket_assignee_idx"),
             models.Index(fields=["organisation", "created_at"], name="ticket_org_created_idx"),

@@ -268,7 +268,8 @@ def ticket_create(
                 IdempotencyKey.objects.create(
                     user=actor, scope=IDEMPOTENCY_SCOPE, key=idempotency_key, object_id=ticket.pk
                 )
-            transaction.on_commit(lambda: tasks.notify_ticket_created.enqueue(ticket.pk))
+            if contact is not None and contact.email:
+                transaction.on_commit(lambda: tasks.notify_ticket_created.enqueue(ticket.pk))
     except IntegrityError:
         if idempotency_key is None:
             raise
