@@ -52,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(args[1:])
         if command == "serve":
             return _serve(args[1:])
+        if command in _STANDARDS_COMMANDS:
+            return _standards_command(command, args[1:])
         return _django_command(args)
     except CliError as exc:
         print(f"pledge {command}: {exc}", file=sys.stderr)
@@ -107,8 +109,11 @@ def _print_help() -> None:
             "  serve      run the production server (several worker processes)\n"
             "  migrate    apply database migrations\n"
             "  check      check the installation\n"
+            "  calendars  import, export and list business calendars\n"
+            "  holidays   import a new year's official holiday schedule, list the years known\n"
+            "  sla due    when is a target due on a calendar (one question, or JSON lines on stdin)\n"
             "  …          any Django management command (pledge help-all lists them)\n\n"
-            "pledge demo --help and pledge serve --help list their options."
+            "pledge demo --help, pledge serve --help and pledge calendars --help list their options."
         )
     )
 
@@ -220,7 +225,11 @@ def _database_label() -> str:
     db = settings.DATABASES["default"]
     if db["ENGINE"].endswith("sqlite3"):
         return str(db["NAME"])
-    return f"PostgreSQL {db.get('NAME')} on {db.get('HOST') or 'localhost'}:{db.get('PORT') or 5432}"
+    return _("PostgreSQL %(name)s on %(host)s:%(port)s") % {
+        "name": db.get("NAME"),
+        "host": db.get("HOST") or "localhost",
+        "port": db.get("PORT") or 5432,
+    }
 
 
 # --- pledge demo ------------------------------------------------------------------------------------
@@ -254,7 +263,7 @@ def _demo(argv: list[str]) -> int:
 
     url = _public_url(opts.host, opts.port)
     print()
-    print(f"Pledge demo · {COMPANY}")
+    print(_("Pledge demo · %(company)s") % {"company": COMPANY})
     print(
         _(
             "%(orgs)d customer organisations, %(assets)d assets, %(contracts)d contracts, %(tickets)d tickets"
@@ -383,6 +392,335 @@ def _serve(argv: list[str]) -> int:
     )
     _run_gunicorn(bind=bind, workers=opts.workers, threads=opts.threads, access_log=True, log_level="info")
     return 0
+
+
+# --- pledge calendars, pledge holidays, pledge sla --------------------------------------------------
+
+_STANDARDS_COMMANDS = {"calendars", "holidays", "sla"}
+
+
+def _standards_command(command: str, argv: list[str]) -> int:
+    from django.db import OperationalError, ProgrammingError
+
+    try:
+        if command == "calendars":
+            return _calendars(argv)
+        if command == "holidays":
+            return _holidays(argv)
+        return _sla(argv)
+    except (OperationalError, ProgrammingError) as exc:
+        text = _one_line(exc)
+        if "no such table" in text or ("relation" in text and "does not exist" in text):
+            raise CliError(
+                _("the database is not set up (%(error)s): run pledge migrate first") % {"error": text}
+            ) from None
+        if isinstance(exc, OperationalError):
+            raise
+        raise CliError(_("cannot use the database: %(error)s") % {"error": text}) from None
+
+
+def _read_document(path: str) -> object:
+    """A YAML or JSON file, or standard input for `-`; errors name the file and the line."""
+    from pledge.core.errors import ValidationFailed
+    from pledge.standards import calendar_files
+
+    try:
+        if path == "-":
+            text = sys.stdin.buffer.read().decode("utf-8-sig")
+            return calendar_files.loads(text, fmt=calendar_files.guess_format("", text))
+        return calendar_files.read(path)
+    except OSError as exc:
+        raise CliError(
+            _("cannot read %(file)s: %(error)s") % {"file": path, "error": exc.strerror or exc}
+        ) from None
+    except UnicodeDecodeError:
+        raise CliError(_("%(file)s: not UTF-8 text") % {"file": path}) from None
+    except ValidationFailed as exc:
+        raise CliError(f"{path}: {exc.message}") from None
+
+
+def _calendars(argv: list[str]) -> int:
+    from pledge.core.errors import ValidationFailed
+    from pledge.standards import calendar_files, selectors, services
+
+    parser = _Parser(prog="pledge calendars", description=_("Import, export and list business calendars."))
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
+    importing = actions.add_parser(
+        "import",
+        help=_("create or replace a calendar from a YAML or JSON file"),
+        description=_(
+            "Create a calendar from a YAML or JSON file (- reads standard input), or replace the calendar "
+            "with its code (a new, recorded version). A bad file changes nothing."
+        ),
+    )
+    importing.add_argument("file", help=_("the calendar file (see docs/calendars.md)"))
+    importing.add_argument("--reason", default="", help=_("why, recorded with the new version"))
+    exporting = actions.add_parser(
+        "export",
+        help=_("write a calendar to standard output"),
+        description=_("Write a calendar in the file format to standard output."),
+    )
+    exporting.add_argument("code", help=_("the calendar's code, e.g. cn-office"))
+    exporting.add_argument("--format", choices=("yaml", "json"), default="yaml", help=_("default yaml"))
+    actions.add_parser("list", help=_("list the calendars"), description=_("List the business calendars."))
+    opts = parser.parse_args(argv)
+
+    if opts.action == "import":
+        data = _read_document(opts.file)
+        if not isinstance(data, dict):
+            raise CliError(_("%(file)s: expected a calendar (code: …, name: …)") % {"file": opts.file})
+        reason = opts.reason or _("Imported from %(file)s") % {"file": os.path.basename(opts.file)}
+        try:
+            result = services.calendar_import(data=data, actor=None, reason=reason)
+        except ValidationFailed as exc:
+            raise CliError(f"{opts.file}: {exc.message}") from None
+        calendar = result.calendar
+        if result.created:
+            message = _("%(code)s: created (version %(version)d)")
+        elif result.changed:
+            message = _("%(code)s: replaced (version %(version)d)")
+        else:
+            message = _("%(code)s: unchanged (version %(version)d)")
+        print(message % {"code": calendar.code, "version": calendar.version})
+        return 0
+    if opts.action == "export":
+        calendar = selectors.calendar_get_by_code(opts.code)
+        header = _("Pledge business calendar %(code)s, version %(version)d") % {
+            "code": calendar.code,
+            "version": calendar.version,
+        }
+        document = selectors.calendar_document(calendar)
+        sys.stdout.write(calendar_files.dumps(document, fmt=opts.format, header=header))
+        return 0
+    rows = [(_("code"), _("version"), _("time zone"), _("holiday sets"), _("belongs to"), _("name"))]
+    for calendar in selectors.calendar_list():
+        owner = calendar.team.name if calendar.team else calendar.contract.number if calendar.contract else ""
+        rows.append(
+            (
+                calendar.code,
+                str(calendar.version),
+                calendar.timezone,
+                ", ".join(calendar.holiday_sets) or "-",
+                owner or calendar.site or "-",
+                calendar.name,
+            )
+        )
+    if len(rows) == 1:
+        print(_("No calendars yet: pledge calendars import FILE adds one."))
+        return 0
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    for row in rows:
+        print("  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[5]]))
+    return 0
+
+
+def _year_ranges(years: frozenset[int]) -> str:
+    """{2004, …, 2026, 2028} → "2004–2026, 2028"."""
+    parts: list[str] = []
+    for year in sorted(years):
+        if parts and year == int(parts[-1].rsplit("–", 1)[-1]) + 1:
+            parts[-1] = f"{parts[-1].split('–')[0]}–{year}"
+        else:
+            parts.append(str(year))
+    return ", ".join(parts) or "-"
+
+
+def _holidays(argv: list[str]) -> int:
+    from django.utils import timezone
+
+    from pledge.core.errors import ValidationFailed
+    from pledge.standards import selectors, services
+    from pledge.standards.choices import HolidaySetCode
+    from pledge.standards.models import HolidaySetYear
+
+    parser = _Parser(
+        prog="pledge holidays", description=_("Holiday data: import a new year's official schedule.")
+    )
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
+    importing = actions.add_parser(
+        "import",
+        help=_("import one year's official holiday schedule"),
+        description=_(
+            "Import one year's official schedule (JSON or YAML: the simple shape or the State Council "
+            "notice shape, see docs/calendars.md). Importing a year again replaces it."
+        ),
+    )
+    importing.add_argument("file", help=_("the schedule file (- reads standard input)"))
+    importing.add_argument(
+        "--set",
+        dest="set_code",
+        choices=HolidaySetCode.values,
+        default=HolidaySetCode.CN_STATUTORY.value,
+        help=_("the holiday set (default cn-statutory)"),
+    )
+    actions.add_parser(
+        "list", help=_("the years each set has data for"), description=_("The years each set has data for.")
+    )
+    opts = parser.parse_args(argv)
+
+    if opts.action == "import":
+        document = _read_document(opts.file)
+        try:
+            row, created = services.holiday_year_import(
+                set_code=opts.set_code, document=document, actor=None, source=os.path.basename(opts.file)
+            )
+        except ValidationFailed as exc:
+            raise CliError(f"{opts.file}: {exc.message}") from None
+        message = (
+            _("%(set)s %(year)d: %(holidays)d holidays and %(makeups)d make-up workdays imported")
+            if created
+            else _("%(set)s %(year)d: %(holidays)d holidays and %(makeups)d make-up workdays (replaced)")
+        )
+        print(
+            message
+            % {
+                "set": row.set_code,
+                "year": row.year,
+                "holidays": len(row.holidays),
+                "makeups": len(row.makeup_workdays),
+            }
+        )
+        for missing in selectors.calendars_missing_holiday_data(timezone.localdate()):
+            print(_("warning: %(message)s") % {"message": missing.message}, file=sys.stderr)
+        return 0
+    coverage = selectors.holiday_coverage()
+    for set_code, years in coverage.items():
+        imported = sorted(HolidaySetYear.objects.filter(set_code=set_code).values_list("year", flat=True))
+        print(
+            _("%(set)s: data for %(years)s (imported: %(imported)s)")
+            % {
+                "set": set_code,
+                "years": _year_ranges(years),
+                "imported": ", ".join(str(year) for year in imported) or "-",
+            }
+        )
+    return 0
+
+
+def _parse_start(text: object, zone: Any) -> Any:
+    """ISO 8601 text → aware datetime; without an offset it is the calendar's local time."""
+    from datetime import datetime
+
+    if not isinstance(text, str):
+        raise ValueError(_("start: expected ISO 8601 text such as 2026-02-13T17:00:00+08:00"))
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(
+            _("start: %(value)r is not an ISO 8601 date and time (e.g. 2026-02-13T17:00:00+08:00)")
+            % {"value": text}
+        ) from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment
+
+
+def _parse_minutes(value: object) -> float:
+    import math
+
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+        raise ValueError(_("minutes: expected a number of working minutes, 0 or more"))
+    return float(value)
+
+
+def _minutes_option(text: str) -> float:
+    try:
+        return _parse_minutes(float(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            _("not a number of minutes (0 or more): %(value)r") % {"value": text}
+        ) from None
+
+
+def _sla(argv: list[str]) -> int:
+    from pledge.standards import selectors
+
+    parser = _Parser(prog="pledge sla", description=_("Service level questions."))
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
+    due = actions.add_parser(
+        "due",
+        help=_("when is a target due"),
+        description=_(
+            "Print when MINUTES of working time on the calendar have elapsed since START, in ISO 8601 "
+            "with the calendar's UTC offset. Without --start, read JSON lines "
+            '{"start": …, "minutes": …} from standard input and write one JSON line {"due": …} each.'
+        ),
+    )
+    due.add_argument("--calendar", required=True, help=_("the calendar's code, e.g. cn-office"))
+    due.add_argument(
+        "--start", help=_("ISO 8601 date and time; without an offset, the calendar's local time")
+    )
+    due.add_argument(
+        "--minutes", type=_minutes_option, help=_("working minutes (a default for lines that give none)")
+    )
+    opts = parser.parse_args(argv)
+
+    calendar = selectors.calendar_get_by_code(opts.calendar)
+    business_time = selectors.business_time_for(calendar)
+    if opts.start is not None:
+        if opts.minutes is None:
+            raise CliError(_("--minutes is required with --start (see pledge sla due --help)"))
+        try:
+            start = _parse_start(opts.start, business_time.zone)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        answer = selectors.deadline(business_time, start, opts.minutes)
+        print(answer.due.isoformat())
+        if answer.provisional:
+            print(_provisional_note(calendar, answer.uncovered_years), file=sys.stderr)
+        return 0
+    return _sla_due_stream(business_time, opts.minutes)
+
+
+def _provisional_note(calendar: Any, years: Sequence[int]) -> str:
+    return _(
+        "note: provisional: %(calendar)s has no holiday data for %(years)s, so every weekday there counted "
+        "as worked; import the official schedule (pledge holidays import FILE)"
+    ) % {"calendar": calendar.code, "years": ", ".join(str(year) for year in years)}
+
+
+def _sla_due_stream(business_time: Any, default_minutes: float | None) -> int:
+    """One JSON line out per JSON line in; a bad line answers {"error": …} and the exit code is 1."""
+    import json
+
+    from pledge.core.errors import ValidationFailed
+    from pledge.standards import selectors
+
+    zone = business_time.zone
+    failed = False
+    write, flush = sys.stdout.write, sys.stdout.flush
+    for number, raw in enumerate(sys.stdin.buffer, 1):
+        try:
+            line = raw.decode("utf-8").strip()
+            if not line:
+                continue
+            item = json.loads(line)
+            if not isinstance(item, dict):
+                raise ValueError(_('expected an object {"start": …, "minutes": …}'))
+            minutes = item.get("minutes", default_minutes)
+            if minutes is None:
+                raise ValueError(_("minutes: missing"))
+            answer = selectors.deadline(
+                business_time, _parse_start(item.get("start"), zone), _parse_minutes(minutes)
+            )
+            result: dict[str, object] = {"due": answer.due.isoformat()}
+            if answer.provisional:
+                result["provisional"] = True
+                result["uncovered_years"] = list(answer.uncovered_years)
+        except UnicodeDecodeError:
+            failed = True
+            result = {"error": _("line %(number)d: not UTF-8 text") % {"number": number}}
+        except json.JSONDecodeError as exc:
+            failed = True
+            result = {
+                "error": _("line %(number)d: not JSON (%(error)s)") % {"number": number, "error": exc.msg}
+            }
+        except (ValueError, ValidationFailed) as exc:
+            failed = True
+            result = {"error": _("line %(number)d: %(error)s") % {"number": number, "error": _one_line(exc)}}
+        write(json.dumps(result, ensure_ascii=False) + "\n")
+        flush()  # answer each line at once, so a program can ask one question at a time
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ from django.utils.translation import gettext_lazy as _
 class IdempotencyKey(models.Model):
     """Remembers which object a client's `Idempotency-Key` created, so a retry returns the same one."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
+    )
     scope = models.CharField(_("scope"), max_length=40)
     key = models.CharField(_("key"), max_length=200)
     object_id = models.BigIntegerField(_("object id"))

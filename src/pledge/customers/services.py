@@ -7,6 +7,7 @@ from datetime import date
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from pledge.accounts.choices import Role
 from pledge.accounts.models import User
@@ -14,11 +15,19 @@ from pledge.core.errors import ValidationFailed
 from pledge.customers.choices import Industry, Tier
 from pledge.customers.models import Asset, Contact, Contract, Organisation
 
+FIELD_LABELS = {
+    "name": gettext_lazy("Name"),
+    "model": gettext_lazy("Model"),
+    "serial_number": gettext_lazy("Serial number"),
+    "number": gettext_lazy("Contract number"),
+}
+
 
 def _require(value: str, field: str) -> str:
     value = value.strip()
     if not value:
-        raise ValidationFailed(_("%(field)s is required.") % {"field": field}, fields={field: _("Required.")})
+        label = str(FIELD_LABELS.get(field, field))
+        raise ValidationFailed(_("%(field)s is required.") % {"field": label}, fields={field: _("Required.")})
     return value
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Kind(models.TextChoices):
@@ -21,7 +22,7 @@ PORTAL_KINDS = (Kind.REQUEST, Kind.FAULT, Kind.COMPLAINT, Kind.SUGGESTION)
 
 class Channel(models.TextChoices):
     PORTAL = "portal", _("Portal")
-    EMAIL = "email", _("Email")
+    EMAIL = "email", pgettext_lazy("channel", "Email")
     PHONE = "phone", _("Phone")
     API = "api", _("API")
     ON_SITE = "on_site", _("On site")
@@ -94,7 +95,7 @@ PRIORITY_COLOURS = {Priority.P1: "red", Priority.P2: "orange", Priority.P3: "blu
 
 
 class EventKind(models.TextChoices):
-    CREATED = "created", _("Created")
+    CREATED = "created", pgettext_lazy("ticket event", "Created")
     STATUS = "status", _("Status changed")
     REOPENED = "reopened", _("Reopened")
     ASSIGNED = "assigned", _("Assignee changed")

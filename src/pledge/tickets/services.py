@@ -17,6 +17,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from pledge.accounts import policies as account_policies
 from pledge.accounts.choices import WORKING_ROLES
@@ -46,10 +47,28 @@ IDEMPOTENCY_SCOPE = "ticket_create"
 CUSTOMER_CHANNELS = (Channel.PORTAL, Channel.API, Channel.EMAIL)
 
 
+# How each field is named in messages (the API's error details keep the field's code name).
+FIELD_LABELS = {
+    "subject": gettext_lazy("subject"),
+    "description": gettext_lazy("description"),
+    "message": gettext_lazy("message"),
+    "reason": gettext_lazy("reason"),
+    "idempotency_key": gettext_lazy("idempotency key"),
+    "kind": gettext_lazy("kind"),
+    "channel": gettext_lazy("channel"),
+    "priority": gettext_lazy("priority"),
+    "status": gettext_lazy("status"),
+}
+
+
+def _label(field: str) -> str:
+    return str(FIELD_LABELS.get(field, field))
+
+
 def _choice(value: str, choices: Any, field: str) -> str:
     if value not in choices.values:
         raise ValidationFailed(
-            _("%(value)s is not a valid %(field)s.") % {"value": value, "field": field},
+            _("%(value)s is not a valid %(field)s.") % {"value": value, "field": _label(field)},
             fields={field: _("Choose one of: %(values)s") % {"values": ", ".join(choices.values)}},
         )
     return value
@@ -59,11 +78,12 @@ def _text(value: str, field: str, max_length: int, *, required: bool = True) -> 
     value = (value or "").replace("\x00", "").strip()
     if required and not value:
         raise ValidationFailed(
-            _("The %(field)s is required.") % {"field": field}, fields={field: _("Required.")}
+            _("The %(field)s is required.") % {"field": _label(field)}, fields={field: _("Required.")}
         )
     if len(value) > max_length:
         raise ValidationFailed(
-            _("The %(field)s is too long (at most %(n)d characters).") % {"field": field, "n": max_length},
+            _("The %(field)s is too long (at most %(n)d characters).")
+            % {"field": _label(field), "n": max_length},
             fields={field: _("At most %(n)d characters.") % {"n": max_length}},
         )
     return value
