@@ -74,7 +74,7 @@ def test_openapi_documents_the_errors_of_every_operation(db: None) -> None:
     error_ref = {"$ref": "#/components/schemas/ErrorOut"}
     assert set(schema["components"]["schemas"]["ErrorOut"]["properties"]) == {"message", "errors"}
     operations = [(path, method, op) for path, ops in schema["paths"].items() for method, op in ops.items()]
-    assert len(operations) == 19
+    assert len(operations) == 23
     for path, method, op in operations:
         responses = {int(code): body for code, body in op["responses"].items()}
         label = f"{method.upper()} {path}"

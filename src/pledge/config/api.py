@@ -23,6 +23,7 @@ from pledge.accounts.api import router as accounts_router
 from pledge.accounts.services import api_token_authenticate
 from pledge.core.errors import DomainError
 from pledge.customers.api import router as customers_router
+from pledge.standards.api import router as standards_router
 from pledge.tickets.api import router as tickets_router
 
 # Longer than any token we issue; a longer value is not looked up at all.
@@ -137,3 +138,4 @@ def suspicious_request(request: HttpRequest, exc: SuspiciousOperation) -> HttpRe
 api.add_router("", accounts_router)
 api.add_router("/tickets", tickets_router)
 api.add_router("", customers_router)
+api.add_router("", standards_router)

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "pledge.core",
     "pledge.accounts",
     "pledge.customers",
+    "pledge.standards",
     "pledge.tickets",
     "pledge.portal",
 ]

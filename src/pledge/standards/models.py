@@ -1,0 +1,206 @@
+"""Business calendars (working hours, holidays, make-up workdays, versions) and imported holiday years.
+
+A calendar is stored as rows; its file form (calendar_files.py) is the exchange format and the snapshot
+kept with every version. Writes go through services.py, which bumps `version` and records it.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from zoneinfo import available_timezones
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from pledge.standards.choices import HolidaySetCode, Weekday
+
+CODE_MAX = 50
+NAME_MAX = 200
+SITE_MAX = 200
+TIMEZONE_MAX = 64
+
+
+@cache
+def known_timezones() -> frozenset[str]:
+    """The IANA zone names this machine knows (read once: listing them scans the tz database)."""
+    return frozenset(available_timezones())
+
+
+def validate_timezone(value: str) -> None:
+    if value not in known_timezones():
+        raise ValidationError(
+            _("%(value)s is not an IANA time zone such as Asia/Shanghai."),
+            code="timezone",
+            params={"value": value},
+        )
+
+
+class BusinessCalendar(models.Model):
+    """Weekly working hours in a time zone, plus holidays and make-up workdays.
+
+    `weekly` is stored as the file writes it: {"mon": ["09:00-12:00", "13:00-18:00"], …}, weekdays
+    without working time left out. `holiday_sets` lists built-in sets (HolidaySetCode) whose holidays
+    and make-up days apply. A calendar may belong to a team, a contract or a site (at most one).
+    """
+
+    code = models.SlugField(_("code"), max_length=CODE_MAX, unique=True)
+    name = models.CharField(_("name"), max_length=NAME_MAX)
+    timezone = models.CharField(_("time zone"), max_length=TIMEZONE_MAX, validators=[validate_timezone])
+    weekly = models.JSONField(_("weekly working hours"), default=dict, blank=True)
+    holiday_sets = models.JSONField(_("holiday sets"), default=list, blank=True)
+    team = models.ForeignKey(
+        "accounts.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calendars",
+    )
+    contract = models.ForeignKey(
+        "customers.Contract",
+        verbose_name=_("contract"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calendars",
+    )
+    site = models.CharField(_("site"), max_length=SITE_MAX, blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("business calendar")
+        verbose_name_plural = _("business calendars")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(team__isnull=True, contract__isnull=True)
+                    | models.Q(team__isnull=True, site="")
+                    | models.Q(contract__isnull=True, site="")
+                ),
+                name="calendar_one_owner_at_most",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+class CalendarHoliday(models.Model):
+    """A date off on one calendar. Inactive, it is kept but the day is a normal day: that is also how a
+    calendar works on a day its holiday set has off."""
+
+    calendar = models.ForeignKey(
+        BusinessCalendar, verbose_name=_("calendar"), on_delete=models.CASCADE, related_name="holidays"
+    )
+    date = models.DateField(_("date"))
+    name = models.CharField(_("name"), max_length=NAME_MAX, blank=True)
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("An inactive holiday makes the day a normal day.")
+    )
+
+    class Meta:
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="calendar_holiday_unique")]
+
+    def __str__(self) -> str:
+        return self.date.isoformat()
+
+
+class CalendarMakeupDay(models.Model):
+    """A date that works with the hours of a named weekday (调休上班)."""
+
+    calendar = models.ForeignKey(
+        BusinessCalendar, verbose_name=_("calendar"), on_delete=models.CASCADE, related_name="makeup_days"
+    )
+    date = models.DateField(_("date"))
+    weekday = models.PositiveSmallIntegerField(
+        _("hours of"), choices=Weekday.choices, help_text=_("The weekday whose working hours apply.")
+    )
+
+    class Meta:
+        verbose_name = _("make-up workday")
+        verbose_name_plural = _("make-up workdays")
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="calendar_makeup_day_unique"),
+            models.CheckConstraint(
+                condition=models.Q(weekday__gte=0, weekday__lte=6), name="calendar_makeup_weekday_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.date.isoformat()
+
+
+class CalendarVersion(models.Model):
+    """One recorded version of a calendar: the whole calendar in the file format, who, when and why."""
+
+    calendar = models.ForeignKey(
+        BusinessCalendar, verbose_name=_("calendar"), on_delete=models.CASCADE, related_name="versions"
+    )
+    version = models.PositiveIntegerField(_("version"))
+    snapshot = models.JSONField(_("snapshot"))
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("calendar version")
+        verbose_name_plural = _("calendar versions")
+        ordering = ["calendar", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "version"], name="calendar_version_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.calendar_id} v{self.version}"
+
+
+class HolidaySetYear(models.Model):
+    """One year of a holiday set imported from the official schedule, for years the built-in data lacks
+    (or to correct it: an imported year replaces the built-in one).
+
+    `holidays` is a list of ISO dates and `makeup_workdays` {ISO date: weekday 0-6}; dates may fall in
+    the neighbouring year (a late-December make-up day).
+    """
+
+    set_code = models.CharField(_("holiday set"), max_length=40, choices=HolidaySetCode.choices)
+    year = models.PositiveSmallIntegerField(_("year"))
+    holidays = models.JSONField(_("holidays"), default=list)
+    makeup_workdays = models.JSONField(_("make-up workdays"), default=dict)
+    source = models.CharField(_("source"), max_length=500, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("imported by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    imported_at = models.DateTimeField(_("imported at"))
+
+    class Meta:
+        verbose_name = _("holiday set year")
+        verbose_name_plural = _("holiday set years")
+        ordering = ["set_code", "year"]
+        constraints = [
+            models.UniqueConstraint(fields=["set_code", "year"], name="holiday_set_year_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.set_code} {self.year}"

@@ -1,0 +1,29 @@
+"""Who may read and change business calendars and ask for deadlines.
+
+- every staff member may read calendars and ask when something is due (SLA deadlines are staff work;
+  customers see the promised times on their tickets, not the calendars behind them);
+- service managers and administrators change calendars and import holiday data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pledge.accounts import policies as account_policies
+from pledge.accounts.choices import Role
+
+
+def can_view_calendars(user: Any) -> bool:
+    return account_policies.is_staff_member(user)
+
+
+def can_compute_deadlines(user: Any) -> bool:
+    """`POST /sla/due`: staff only."""
+    return account_policies.is_staff_member(user)
+
+
+def can_manage_calendars(user: Any) -> bool:
+    """Import, replace and edit calendars and holiday data: service managers and administrators."""
+    return account_policies.is_staff_member(user) and (
+        user.role in (Role.SERVICE_MANAGER, Role.ADMIN) or bool(user.is_superuser)
+    )
