@@ -54,6 +54,13 @@ def test_demo_company_loads_through_the_services_and_loading_again_changes_nothi
     assert Contact.objects.filter(user__isnull=False).values("organisation").distinct().count() >= 2
     assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
     assert {team.kind for team in Team.objects.all()} == set(TeamKind.values)
+    from pledge.standards.models import BusinessCalendar
+
+    assert set(BusinessCalendar.objects.values_list("code", flat=True)) == {
+        "cn-office",
+        "24x7",
+        "night-shift",
+    }
     for team in Team.objects.all():
         assert team.lead is not None
         assert team.memberships.count() >= 2

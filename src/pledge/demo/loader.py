@@ -32,6 +32,7 @@ from pledge.customers.choices import Tier
 from pledge.customers.models import Asset, Contact, Contract, Organisation
 from pledge.demo import data
 from pledge.demo.data import Equipment, OrgSpec, Scenario, ZhEn
+from pledge.standards.services import ensure_builtin_calendars
 from pledge.tickets import services as ticket_services
 from pledge.tickets.choices import Channel, Kind, Priority, Status
 from pledge.tickets.models import Ticket
@@ -90,6 +91,9 @@ def load_demo(
     with override_settings(**QUIET_SETTINGS), transaction.atomic():
         _refuse_foreign_database()
         people = _load_people()
+        # The business calendars the SLA policies will use: cn-office (2026 statutory holidays and
+        # make-up days), 24x7 and night-shift.
+        ensure_builtin_calendars()
         customers = _load_customers(people, now.astimezone(LOCAL_TZ).date())
         created = 0
         if not Ticket.objects.filter(organisation__in=[c.org for c in customers]).exists():
