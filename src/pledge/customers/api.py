@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from django.db import IntegrityError
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
@@ -68,12 +68,8 @@ def _duplicate() -> Conflict:
     summary="List organisations",
 )
 def organisation_list(request: HttpRequest, query: Query[CustomerListQuery]) -> dict[str, Any]:
-    qs = selectors.organisation_list_for(request.user)
-    if query.organisation_id is not None:
-        qs = qs.filter(pk=query.organisation_id)
-    if query.q.strip():
-        qs = qs.filter(name__icontains=query.q.strip())
-    return _page(qs.order_by("name", "pk"), query)
+    qs = selectors.organisation_search_for(request.user, organisation_id=query.organisation_id, q=query.q)
+    return _page(qs, query)
 
 
 @router.get(
@@ -107,13 +103,8 @@ def organisation_create(request: HttpRequest, payload: OrganisationIn) -> Status
     summary="List contacts",
 )
 def contact_list(request: HttpRequest, query: Query[CustomerListQuery]) -> dict[str, Any]:
-    qs = selectors.contact_list_for(request.user)
-    if query.organisation_id is not None:
-        qs = qs.filter(organisation_id=query.organisation_id)
-    text = query.q.strip()
-    if text:
-        qs = qs.filter(Q(name__icontains=text) | Q(email__icontains=text) | Q(phone__icontains=text))
-    return _page(qs.order_by("name", "pk"), query)
+    qs = selectors.contact_search_for(request.user, organisation_id=query.organisation_id, q=query.q)
+    return _page(qs, query)
 
 
 @router.get(
@@ -152,13 +143,8 @@ def contact_create(request: HttpRequest, payload: ContactIn) -> Status[Contact]:
     summary="List assets (installed equipment)",
 )
 def asset_list(request: HttpRequest, query: Query[CustomerListQuery]) -> dict[str, Any]:
-    qs = selectors.asset_list_for(request.user)
-    if query.organisation_id is not None:
-        qs = qs.filter(organisation_id=query.organisation_id)
-    text = query.q.strip()
-    if text:
-        qs = qs.filter(Q(serial_number__icontains=text) | Q(model__icontains=text) | Q(site__icontains=text))
-    return _page(qs.order_by("organisation__name", "serial_number", "pk"), query)
+    qs = selectors.asset_search_for(request.user, organisation_id=query.organisation_id, q=query.q)
+    return _page(qs, query)
 
 
 @router.get(

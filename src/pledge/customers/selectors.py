@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from pledge.core.errors import NotFound
@@ -31,6 +31,41 @@ def asset_list_for(user: Any) -> QuerySet[Asset]:
 
 def contract_list_for(user: Any) -> QuerySet[Contract]:
     return _scoped(Contract.objects.select_related("organisation"), user, "organisation_id")
+
+
+def _search(
+    qs: QuerySet[Any], organisation_field: str, organisation_id: int | None, text: str, *fields: str
+) -> QuerySet[Any]:
+    if organisation_id is not None:
+        qs = qs.filter(**{organisation_field: organisation_id})
+    text = text.replace("\x00", "").strip()
+    if text:
+        match = Q()
+        for name in fields:
+            match |= Q(**{f"{name}__icontains": text})
+        qs = qs.filter(match)
+    return qs
+
+
+def organisation_search_for(
+    user: Any, *, organisation_id: int | None = None, q: str = ""
+) -> QuerySet[Organisation]:
+    """Organisations the user may see, by id and/or name, ordered by name."""
+    return _search(organisation_list_for(user), "pk", organisation_id, q, "name").order_by("name", "pk")
+
+
+def contact_search_for(user: Any, *, organisation_id: int | None = None, q: str = "") -> QuerySet[Contact]:
+    """Contacts the user may see, by organisation and/or name, e-mail or phone, ordered by name."""
+    qs = _search(contact_list_for(user), "organisation_id", organisation_id, q, "name", "email", "phone")
+    return qs.order_by("name", "pk")
+
+
+def asset_search_for(user: Any, *, organisation_id: int | None = None, q: str = "") -> QuerySet[Asset]:
+    """Assets the user may see, by organisation and/or serial number, model or site."""
+    qs = _search(
+        asset_list_for(user), "organisation_id", organisation_id, q, "serial_number", "model", "site"
+    )
+    return qs.order_by("organisation__name", "serial_number", "pk")
 
 
 def _get(qs: QuerySet[Any], pk: int, message: str) -> Any:
