@@ -56,7 +56,8 @@ def _media_root(settings: Any, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.API_TOKEN_CACHE_SECONDS = 0  # tests of the cache turn it on themselves
+    settings.API_TOKEN_CACHE_SECONDS = 0  # tests of the caches turn them on themselves
+    settings.REFERENCE_CACHE_SECONDS = 0
 
 
 @pytest.fixture

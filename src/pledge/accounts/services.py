@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-import time
 import zoneinfo
 from datetime import timedelta
 
@@ -17,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from pledge.accounts.choices import STAFF_ROLES, Role, TeamKind
 from pledge.accounts.models import ApiToken, Team, TeamMembership, User
+from pledge.core.cache import ExpiringCache
 from pledge.core.errors import NotFound, ValidationFailed
 
 TOKEN_PREFIX = "plg_"
@@ -138,8 +137,7 @@ def api_token_revoke(*, user: User, token_id: int) -> ApiToken:
 # Verified tokens are remembered per process for a few seconds, so a busy integration does not pay a
 # database round trip on every call. The price: a revoked token (or a deactivated user) keeps working
 # for at most settings.API_TOKEN_CACHE_SECONDS in processes that verified it recently (0: no cache).
-_token_cache: dict[str, tuple[float, User]] = {}
-_token_cache_lock = threading.Lock()
+_token_users: ExpiringCache[str, User] = ExpiringCache()
 
 
 def api_token_authenticate(secret: str) -> User | None:
@@ -149,12 +147,9 @@ def api_token_authenticate(secret: str) -> User | None:
     digest = _digest(secret)
     ttl = settings.API_TOKEN_CACHE_SECONDS
     if ttl > 0:
-        hit = _token_cache.get(digest)
-        if hit is not None and hit[0] > time.monotonic():
-            # A fresh copy per request: policies cache per-request facts on the user object.
-            return User.objects.get_queryset().model(
-                **{f.attname: getattr(hit[1], f.attname) for f in User._meta.concrete_fields}
-            )
+        cached = _token_users.get(digest)
+        if cached is not None:
+            return cached
     prefix = secret[len(TOKEN_PREFIX) :].split("_", 1)[0]
     token = ApiToken.objects.select_related("user").filter(prefix=prefix, revoked_at__isnull=True).first()
     if token is None or not hmac.compare_digest(token.digest, digest):
@@ -164,20 +159,9 @@ def api_token_authenticate(secret: str) -> User | None:
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    if ttl > 0:
-        with _token_cache_lock:
-            if len(_token_cache) > 10_000:
-                _token_cache.clear()
-            _token_cache[digest] = (time.monotonic() + ttl, token.user)
+    _token_users.put(digest, token.user, ttl)
     return token.user
 
 
-def _detached_copy(user: User) -> User:
-    """A fresh instance per request: policies cache per-request facts (team ids …) on the user object."""
-    names = [field.attname for field in User._meta.concrete_fields]
-    return User.from_db(user._state.db, names, [getattr(user, name) for name in names])
-
-
 def api_token_cache_clear() -> None:
-    with _token_cache_lock:
-        _token_cache.clear()
+    _token_users.clear()

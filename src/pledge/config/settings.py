@@ -146,6 +146,8 @@ if WHITENOISE_USE_FINDERS:
 
 # Seconds a verified API token is remembered per process (a revoked token may work this long). 0 = off.
 API_TOKEN_CACHE_SECONDS = env_int("PLEDGE_API_TOKEN_CACHE_SECONDS", 10, minimum=0)
+# Seconds a process may reuse reference rows (organisations) on hot write paths. 0 = always read.
+REFERENCE_CACHE_SECONDS = env_int("PLEDGE_REFERENCE_CACHE_SECONDS", 10, minimum=0)
 
 MAX_UPLOAD_BYTES = env_int("PLEDGE_MAX_UPLOAD_MB", 10, minimum=1) * 1024 * 1024
 MAX_ATTACHMENTS_PER_MESSAGE = env_int("PLEDGE_MAX_ATTACHMENTS", 5, minimum=1)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
+from pledge.accounts import policies as account_policies
+from pledge.core.cache import ExpiringCache
 from pledge.core.errors import NotFound
 from pledge.customers import policies
 from pledge.customers.models import Asset, Contact, Contract, Organisation
@@ -73,6 +76,29 @@ def _get(qs: QuerySet[Any], pk: int, message: str) -> Any:
     if obj is None:
         raise NotFound(message)
     return obj
+
+
+# Organisations are reference data that every staff-created ticket reads. A per-process copy saves the
+# query on that hot path; a change (a rename, a deactivation) shows there after at most
+# settings.REFERENCE_CACHE_SECONDS. Customers never read from it: they are scoped to their own.
+_recent_organisations: ExpiringCache[int, Organisation] = ExpiringCache()
+
+
+def organisation_get_recent_for(user: Any, pk: int) -> Organisation:
+    """Like `organisation_get_for`, but a staff lookup may answer from a copy a few seconds old."""
+    seconds = settings.REFERENCE_CACHE_SECONDS
+    if seconds <= 0 or not account_policies.is_staff_member(user):
+        return organisation_get_for(user, pk)
+    cached = _recent_organisations.get(pk)
+    if cached is not None:
+        return cached
+    organisation = organisation_get_for(user, pk)
+    _recent_organisations.put(pk, organisation, seconds)
+    return organisation
+
+
+def organisation_cache_clear() -> None:
+    _recent_organisations.clear()
 
 
 def organisation_get_for(user: Any, pk: int) -> Organisation:

@@ -189,7 +189,7 @@ def _unknown(field: str, message: str) -> ValidationFailed:
 
 def _organisation(request: HttpRequest, organisation_id: int) -> Organisation:
     try:
-        return customer_selectors.organisation_get_for(request.user, organisation_id)
+        return customer_selectors.organisation_get_recent_for(request.user, organisation_id)
     except NotFound:
         raise _unknown("organisation_id", _("Unknown organisation.")) from None
 
