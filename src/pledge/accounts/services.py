@@ -89,6 +89,16 @@ def user_set_preferences(
 
 
 @transaction.atomic
+def user_reactivate_with_password_hash(*, user: User, password_hash: str) -> User:
+    """Activate a user and give them an already hashed password (`make_password`): lets a loader
+    that resets many accounts hash one password once."""
+    user.password = password_hash
+    user.is_active = True
+    user.save(update_fields=["password", "is_active"])
+    return user
+
+
+@transaction.atomic
 def team_create(*, name: str, kind: str = TeamKind.FRONTLINE, lead: User | None = None) -> Team:
     if kind not in TeamKind.values:
         raise ValidationFailed(_("Unknown team kind."), fields={"kind": _("Unknown team kind.")})

@@ -174,10 +174,7 @@ def _demo_user(username: str, role: str, display_name: str, email: str, password
         )
     # The printed logins must work, so the demo password is (re)set on every run. One hash for all
     # users keeps the load fast; this is a local demo.
-    user.password = password
-    user.is_active = True
-    user.save(update_fields=["password", "is_active"])
-    return user
+    return account_services.user_reactivate_with_password_hash(user=user, password_hash=password)
 
 
 def _load_people() -> _People:
