@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 
 from pledge.accounts import services as account_services
 from pledge.accounts.choices import Role, TeamKind
@@ -23,6 +24,8 @@ from pledge.tickets.models import Ticket
 IN_CI = os.environ.get("CI", "").lower() == "true"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PASSWORD = "correct-horse-battery-staple"
+IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+QUEUE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
 def is_postgres() -> bool:
@@ -49,6 +52,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
     if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, which is a failure: {report.longrepr}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _immediate_tasks() -> Iterator[None]:
+    """Tasks run right after commit in tests; the tests of the queue itself switch to the database
+    backend (`settings.TASKS = QUEUE_TASKS`) and run workers."""
+    with override_settings(TASKS=IMMEDIATE_TASKS):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -245,6 +246,10 @@ def test_serve_runs_workers_with_collected_static_files_and_stops_on_sigterm(
         ["serve", "--bind", "nonsense"],
         ["migrate", "--bogus"],
         ["no-such-command"],
+        ["worker", "--bogus"],
+        ["worker", "--interval", "abc"],
+        ["worker", "--max-tasks", "0"],
+        ["demo", "--no-worker", "--bogus"],
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path: Path, args: list[str]) -> None:
@@ -274,6 +279,100 @@ def test_other_commands_pass_through_to_django(tmp_path: Path) -> None:
     assert listing.returncode == 0
     assert "makemigrations" in listing.stdout
     assert "migrate" in listing.stdout
+
+
+ENQUEUE = "from pledge.tickets.tasks import notify_ticket_created as t; print(t.enqueue(0).id)"
+
+
+def enqueue_task(env: dict[str, str]) -> str:
+    """Enqueue a real task with the default backend (the database queue); returns its id."""
+    result = run(["shell", "-c", ENQUEUE], env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def task_status(database: Path, task_id: str) -> str:
+    with sqlite3.connect(database) as db:
+        row = db.execute(
+            "SELECT status FROM django_tasks_database_dbtaskresult WHERE id = ?", (uuid.UUID(task_id).hex,)
+        ).fetchone()
+    return str(row[0])
+
+
+def sweep_runs(database: Path, name: str) -> int:
+    with sqlite3.connect(database) as db:
+        row = db.execute("SELECT runs FROM core_periodicsweep WHERE name = ?", (name,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_worker_help_and_the_command_list_describe_it(tmp_path: Path) -> None:
+    listing = run(["--help"], pledge_env(tmp_path))
+    assert listing.returncode == 0
+    assert "\n  worker " in listing.stdout
+    result = run(["worker", "--help"], pledge_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    for option in ("--worker-id", "--queue-name", "--interval", "--max-tasks", "--batch", "--no-sweeps"):
+        assert option in result.stdout
+
+
+def test_worker_refuses_unapplied_migrations(tmp_path: Path) -> None:
+    result = run(["worker"], pledge_env(tmp_path))
+    assert result.returncode == 2
+    assert "pledge migrate" in assert_one_line_error(result)
+
+
+def test_worker_batch_runs_the_waiting_tasks_and_the_due_sweeps(tmp_path: Path) -> None:
+    env = pledge_env(tmp_path)
+    assert run(["migrate", "--verbosity", "0"], env).returncode == 0
+    database = tmp_path / "pledge.sqlite3"
+    task_id = enqueue_task(env)
+    assert task_status(database, task_id) == "READY"
+
+    result = run(["worker", "--batch", "--worker-id", "batch-1"], env)
+
+    assert result.returncode == 0, result.stderr
+    assert "batch-1" in result.stdout
+    assert "prune-task-results every 1 h" in result.stdout
+    assert task_status(database, task_id) == "SUCCESSFUL"
+    assert sweep_runs(database, "prune-task-results") == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_runs_a_background_worker_unless_told_not_to(
+    demo_dir: tuple[Path, subprocess.CompletedProcess[str]], start_server: StartServer
+) -> None:
+    data_dir, first = demo_dir
+    assert first.returncode == 0, first.stderr
+    database = data_dir / "pledge.sqlite3"
+    env = pledge_env(data_dir)
+    task_id = enqueue_task(env)
+    with sqlite3.connect(database) as db:  # make the sweep due, should another test's demo have run it
+        db.execute("UPDATE core_periodicsweep SET next_run_at = '2000-01-01 00:00:00'")
+    sweeps_before = sweep_runs(database, "prune-task-results")
+
+    port = free_port()
+    quiet = start_server(["demo", "--port", str(port), "--no-worker"], env, port)
+    assert quiet.wait_until_up("/healthz")[0] == 200
+    time.sleep(2)  # a worker would have taken the task by now
+    assert task_status(database, task_id) == "READY"
+    assert quiet.terminate() == 0
+    assert "Background worker" not in quiet.log.read_text()
+
+    port = free_port()
+    server = start_server(["demo", "--port", str(port)], env, port)
+    assert server.wait_until_up("/healthz")[0] == 200
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (
+        task_status(database, task_id) != "SUCCESSFUL"
+        or sweep_runs(database, "prune-task-results") == sweeps_before
+    ):
+        time.sleep(0.2)
+    assert server.terminate() == 0
+    assert task_status(database, task_id) == "SUCCESSFUL"  # the task left waiting ran once a worker came
+    assert sweep_runs(database, "prune-task-results") == sweeps_before + 1  # one slot, two processes
+    log = server.log.read_text()
+    assert "Background worker: runs in the server" in log
+    assert "Traceback" not in log
 
 
 def test_env_example_lists_every_variable_the_settings_read() -> None:

@@ -1,4 +1,4 @@
-"""The `pledge` command: demo, serve and every Django management command (migrate, check, …).
+"""The `pledge` command: demo, serve, worker and every Django management command (migrate, check, …).
 
 Errors a user can cause (a bad option, a bad DATABASE_URL, an unreachable database, a port in use, an
 unsafe production configuration) end with one line on stderr and a non-zero exit code, never a traceback.
@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import argparse
 import errno
+import logging
+import math
 import os
+import signal
 import socket
 import sys
+import threading
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any, NoReturn
 
 # Only called once settings are loaded (before that, messages stay in English).
 from django.utils.translation import gettext as _
 
 USAGE_ERROR = 2
+
+logger = logging.getLogger("pledge.worker")
 
 
 class CliError(Exception):
@@ -52,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(args[1:])
         if command == "serve":
             return _serve(args[1:])
+        if command == "worker":
+            return _worker(args[1:])
         if command in _STANDARDS_COMMANDS:
             return _standards_command(command, args[1:])
         return _django_command(args)
@@ -107,13 +116,15 @@ def _print_help() -> None:
             "usage: pledge COMMAND [options]\n\n"
             "  demo       create or update the demo database and serve it on 127.0.0.1:8000\n"
             "  serve      run the production server (several worker processes)\n"
+            "  worker     run background tasks and periodic sweeps (beside pledge serve)\n"
             "  migrate    apply database migrations\n"
             "  check      check the installation\n"
             "  calendars  import, export and list business calendars\n"
             "  holidays   import a new year's official holiday schedule, list the years known\n"
             "  sla due    when is a target due on a calendar (one question, or JSON lines on stdin)\n"
             "  …          any Django management command (pledge help-all lists them)\n\n"
-            "pledge demo --help, pledge serve --help and pledge calendars --help list their options."
+            "pledge demo --help, pledge serve --help, pledge worker --help and pledge calendars --help list\n"
+            "their options."
         )
     )
 
@@ -177,8 +188,19 @@ def _cannot_listen(host: str, port: int, reason: str | None) -> str:
     }
 
 
-def _run_gunicorn(*, bind: str, workers: int, threads: int, access_log: bool, log_level: str) -> None:
-    """Run gunicorn in this process (it becomes the master; SIGTERM or Ctrl+C stops it gracefully)."""
+def _run_gunicorn(
+    *,
+    bind: str,
+    workers: int,
+    threads: int,
+    access_log: bool,
+    log_level: str,
+    background_worker: bool = False,
+) -> None:
+    """Run gunicorn in this process (it becomes the master; SIGTERM or Ctrl+C stops it gracefully).
+
+    With `background_worker`, each server process also runs the task queue and the sweeps in threads
+    (`pledge demo`): see _BackgroundWorker for why there and not in this process."""
     from django.db import connections
     from gunicorn.app.base import BaseApplication
 
@@ -195,6 +217,9 @@ def _run_gunicorn(*, bind: str, workers: int, threads: int, access_log: bool, lo
         # gunicorn ≥ 24 opens a control socket in the home folder by default; two servers would share it.
         "control_socket_disable": True,
     }
+    if background_worker:
+        options["post_worker_init"] = _start_background_worker
+        options["worker_exit"] = _stop_background_worker
 
     class PledgeServer(BaseApplication):
         def load_config(self) -> None:
@@ -248,7 +273,14 @@ def _demo(argv: list[str]) -> int:
     parser.add_argument("--port", type=_port, default=8000, help=_("port to serve on (default 8000)"))
     parser.add_argument("--host", default="127.0.0.1", help=_("address to serve on (default 127.0.0.1)"))
     parser.add_argument("--no-serve", action="store_true", help=_("load the demo and exit"))
+    parser.add_argument(
+        "--no-worker",
+        action="store_true",
+        help=_("serve without running background tasks and periodic sweeps"),
+    )
     opts = parser.parse_args(argv)
+    if not opts.no_serve and not opts.no_worker:
+        _uses_task_queue()  # a bad PLEDGE_TASKS_BACKEND fails here, in one line
 
     fd = None if opts.no_serve else _listen(opts.host, opts.port)
     print(_("Preparing the demo database: %(db)s") % {"db": _database_label()}, flush=True)
@@ -302,8 +334,17 @@ def _demo(argv: list[str]) -> int:
         return 0
     if opts.host not in {"127.0.0.1", "localhost", "::1"} and not os.environ.get("PLEDGE_ALLOWED_HOSTS"):
         print(_("Other machines reach it only by a host name listed in PLEDGE_ALLOWED_HOSTS."))
+    if not opts.no_worker:
+        print(_("Background worker: runs in the server (tasks and periodic sweeps; --no-worker stops it)."))
     print(_("Serving on %(url)s — press Ctrl+C to stop.") % {"url": url}, flush=True)
-    _run_gunicorn(bind=f"fd://{fd}", workers=2, threads=4, access_log=False, log_level="warning")
+    _run_gunicorn(
+        bind=f"fd://{fd}",
+        workers=2,
+        threads=4,
+        access_log=False,
+        log_level="warning",
+        background_worker=not opts.no_worker,
+    )
     return 0
 
 
@@ -396,6 +437,300 @@ def _serve(argv: list[str]) -> int:
     )
     _run_gunicorn(bind=bind, workers=opts.workers, threads=opts.threads, access_log=True, log_level="info")
     return 0
+
+
+# --- pledge worker ----------------------------------------------------------------------------------
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(_("not a number of seconds: %(value)r") % {"value": text}) from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(_("must be more than 0 seconds, not %(value)s") % {"value": text})
+    return value
+
+
+def _worker_id(text: str) -> str:
+    if not text.strip() or len(text) > 64:
+        raise argparse.ArgumentTypeError(
+            _("a worker id has 1 to 64 characters, not %(value)r") % {"value": text}
+        )
+    return text
+
+
+def _queue_names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names or any(len(name) > 32 for name in names):
+        raise argparse.ArgumentTypeError(
+            _("expected queue names of 1 to 32 characters separated by commas, or *, not %(value)r")
+            % {"value": text}
+        )
+    return names
+
+
+def _default_worker_id() -> str:
+    return f"{socket.gethostname()[:50]}-{os.getpid()}"
+
+
+def _uses_task_queue() -> bool:
+    """Whether tasks go to the database queue (rather than running where they are enqueued)."""
+    from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
+    from django_tasks.exceptions import InvalidTaskBackendError
+    from django_tasks_db.backend import DatabaseBackend
+
+    try:
+        backend = task_backends[DEFAULT_TASK_BACKEND_ALIAS]
+    except InvalidTaskBackendError as exc:
+        raise CliError(_("PLEDGE_TASKS_BACKEND: %(error)s") % {"error": _one_line(exc)}) from None
+    return isinstance(backend, DatabaseBackend)
+
+
+def _task_worker(
+    *, worker_id: str, queue_names: list[str], interval: float, max_tasks: int | None, batch: bool
+) -> Any:
+    """django-tasks-db's own worker loop (`db_worker`), used as a library: it claims each task with
+    SELECT … FOR UPDATE SKIP LOCKED (an exclusive transaction on SQLite), so a task runs once."""
+    from django_tasks import DEFAULT_TASK_BACKEND_ALIAS
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    return Worker(
+        queue_names=queue_names,
+        interval=interval,
+        batch=batch,
+        backend_name=DEFAULT_TASK_BACKEND_ALIAS,
+        startup_delay=not batch,  # spread the first polls of workers started together
+        max_tasks=max_tasks,
+        worker_id=worker_id,
+        excluded_queue_names=[],
+    )
+
+
+def _duration(every: timedelta) -> str:
+    seconds = every.total_seconds()
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"
+
+
+def _worker(argv: list[str]) -> int:
+    """The task loop runs in this (the main) thread, as db_worker runs it, so its signal handling
+    applies: SIGTERM or Ctrl+C lets the running task finish. The sweeps run in a daemon thread beside
+    it rather than interleaved in the loop: the loop is the library's (we reuse it, not copy it), and a
+    long sweep must not hold up notification mails, nor a long task a sweep's slot."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from pledge.core.periodic import SweepScheduler, registered, run_due_sweeps
+
+    parser = _Parser(
+        prog="pledge worker",
+        description=_(
+            "Run the background tasks from the database queue and the periodic sweeps until stopped. "
+            "Run one or more beside pledge serve, on any machines that reach the database: each task and "
+            "each sweep slot runs on exactly one of them. SIGTERM or Ctrl+C lets the task running finish; "
+            "a second Ctrl+C stops at once."
+        ),
+    )
+    parser.add_argument(
+        "--worker-id",
+        type=_worker_id,
+        default=_default_worker_id(),
+        metavar="ID",
+        help=_("a name unique among the workers, recorded with each task (default: host name-process id)"),
+    )
+    parser.add_argument(
+        "--queue-name",
+        type=_queue_names,
+        default=["default"],
+        metavar="NAMES",
+        help=_("the queues to take tasks from, separated by commas; * for all (default: default)"),
+    )
+    parser.add_argument(
+        "--interval",
+        type=_seconds,
+        default=1.0,
+        metavar="SECONDS",
+        help=_("seconds to wait before looking again when the queue is empty (default 1)"),
+    )
+    parser.add_argument("--max-tasks", type=_positive, metavar="N", help=_("stop after N tasks"))
+    parser.add_argument(
+        "--batch", action="store_true", help=_("run the tasks waiting now and the sweeps due now, then exit")
+    )
+    parser.add_argument("--no-sweeps", action="store_true", help=_("run tasks only, no periodic sweeps"))
+    parser.add_argument(
+        "--sweep-every",
+        type=_seconds,
+        metavar="SECONDS",
+        help=_("run every sweep at this interval instead of its own (for tests and demonstrations)"),
+    )
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help=_("log only warnings and errors (default: a line per task and sweep)"),
+    )
+    opts = parser.parse_args(argv)
+
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        raise CliError(_("the database has unapplied migrations: run pledge migrate first"))
+    queue = _uses_task_queue()
+    if not queue and opts.no_sweeps:
+        raise CliError(
+            _(
+                "nothing to do: PLEDGE_TASKS_BACKEND runs tasks where they are enqueued, without a queue, "
+                "and --no-sweeps turns the sweeps off"
+            )
+        )
+    sweeps = {} if opts.no_sweeps else registered()
+    every = timedelta(seconds=opts.sweep_every) if opts.sweep_every else None
+    level = logging.WARNING if opts.quiet else logging.INFO
+    for name in ("django_tasks", "django_tasks_db", "pledge.core.periodic", logger.name):
+        logging.getLogger(name).setLevel(min(level, logging.getLogger().getEffectiveLevel()))
+
+    if queue:
+        print(
+            _("Worker %(id)s: tasks from queue %(queues)s, database %(db)s")
+            % {"id": opts.worker_id, "queues": ",".join(opts.queue_name), "db": _database_label()}
+        )
+    else:
+        print(
+            _("Worker %(id)s: no task queue (PLEDGE_TASKS_BACKEND runs tasks where they are enqueued)")
+            % {"id": opts.worker_id}
+        )
+    if sweeps:
+        listed = ", ".join(
+            _("%(name)s every %(every)s") % {"name": name, "every": _duration(every or sweep.every)}
+            for name, sweep in sorted(sweeps.items())
+        )
+        print(_("Sweeps: %(sweeps)s") % {"sweeps": listed}, flush=True)
+    else:
+        print(_("Sweeps: none"), flush=True)
+
+    if opts.batch:
+        if sweeps:
+            run_due_sweeps(worker_id=opts.worker_id, every=every)
+        if queue:
+            _task_worker(
+                worker_id=opts.worker_id,
+                queue_names=opts.queue_name,
+                interval=opts.interval,
+                max_tasks=opts.max_tasks,
+                batch=True,
+            ).run()
+        return 0
+
+    scheduler = SweepScheduler(worker_id=opts.worker_id, every=every) if sweeps else None
+    if queue:
+        worker = _task_worker(
+            worker_id=opts.worker_id,
+            queue_names=opts.queue_name,
+            interval=opts.interval,
+            max_tasks=opts.max_tasks,
+            batch=False,
+        )
+        worker.configure_signals()
+        code = 0
+        if scheduler is not None:
+            scheduler.start()
+        try:
+            worker.run()
+        except SystemExit as exc:  # the library's signal handler ends an idle loop with sys.exit()
+            code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            if scheduler is not None:
+                scheduler.stop()  # lets a running sweep finish; a second Ctrl+C ends the wait
+        print(_("Worker %(id)s stopped.") % {"id": opts.worker_id}, flush=True)
+        return code
+
+    assert scheduler is not None  # sweeps only
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: Any) -> None:
+        logger.warning("Received %s - stopping after the sweep running now", signal.strsignal(signum))
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_DFL)  # a second signal ends the process at once
+        stopping.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    scheduler.start()
+    while not stopping.wait(1):
+        pass
+    scheduler.stop()
+    print(_("Worker %(id)s stopped.") % {"id": opts.worker_id}, flush=True)
+    return 0
+
+
+class _BackgroundWorker:
+    """`pledge worker`'s task loop and sweep scheduler in daemon threads of a `pledge demo` server
+    process, so the demo needs no second command.
+
+    They start in each gunicorn worker process after it is forked (post_worker_init), not in the
+    master: a fork copies none of the master's threads, and a fork while a thread holds a database
+    connection hands the child a copy of it. The two server processes then share the queue and the
+    sweeps exactly as two `pledge worker` processes do."""
+
+    def __init__(self, *, worker_id: str) -> None:
+        from pledge.core.periodic import SweepScheduler
+
+        self.worker_id = worker_id
+        self.stopping = threading.Event()
+        self.task_worker = (
+            _task_worker(
+                worker_id=worker_id, queue_names=["default"], interval=1.0, max_tasks=None, batch=False
+            )
+            if _uses_task_queue()
+            else None
+        )
+        self.scheduler = SweepScheduler(worker_id=worker_id)
+        self.thread = threading.Thread(target=self._run_tasks, name=f"tasks-{worker_id}", daemon=True)
+
+    def start(self) -> None:
+        self.scheduler.start()
+        if self.task_worker is not None:
+            self.thread.start()
+
+    def _run_tasks(self) -> None:
+        from django.db import connections
+
+        task_worker = self.task_worker
+        assert task_worker is not None
+        while not self.stopping.is_set():
+            try:
+                task_worker.run()
+                return
+            except Exception as exc:  # the database went away, say: try again in a while
+                logger.warning("Background worker %s: %s", self.worker_id, _one_line(exc))
+                connections.close_all()
+                self.stopping.wait(10)
+
+    def stop(self, timeout: float) -> None:
+        self.stopping.set()
+        if self.task_worker is not None:
+            self.task_worker.running = False  # ends the loop after the task running now
+        self.scheduler.stop(timeout)
+        if self.thread.is_alive():
+            self.thread.join(timeout)
+
+
+_background_workers: list[_BackgroundWorker] = []
+
+
+def _start_background_worker(server_worker: Any) -> None:
+    """gunicorn's post_worker_init hook, in each server process."""
+    background = _BackgroundWorker(worker_id=f"{_default_worker_id()}-demo")
+    _background_workers.append(background)
+    background.start()
+
+
+def _stop_background_worker(arbiter: Any, server_worker: Any) -> None:
+    """gunicorn's worker_exit hook, in the server process that is stopping."""
+    for background in _background_workers:
+        background.stop(timeout=10)
 
 
 # --- pledge calendars, pledge holidays, pledge sla --------------------------------------------------
