@@ -69,6 +69,9 @@ class ApiClient:
     def patch(self, path: str, body: Any = None, **kwargs: Any) -> Reply:
         return self.send("patch", path, body, **kwargs)
 
+    def delete(self, path: str, headers: dict[str, str] | None = None) -> Reply:
+        return self._reply(self.client.delete(API + path, headers=self._headers(headers)))
+
     def multipart(self, path: str, data: dict[str, Any]) -> Reply:
         return self._reply(self.client.post(API + path, data=data, headers=self._headers(None)))
 

@@ -74,7 +74,8 @@ def test_openapi_documents_the_errors_of_every_operation(db: None) -> None:
     error_ref = {"$ref": "#/components/schemas/ErrorOut"}
     assert set(schema["components"]["schemas"]["ErrorOut"]["properties"]) == {"message", "errors"}
     operations = [(path, method, op) for path, ops in schema["paths"].items() for method, op in ops.items()]
-    assert len(operations) == 23
+    # 23 before SLA clocks; + arrival, watch, unwatch, 3 notification operations, 4 SLA policy operations.
+    assert len(operations) == 33
     for path, method, op in operations:
         responses = {int(code): body for code, body in op["responses"].items()}
         label = f"{method.upper()} {path}"
@@ -83,7 +84,7 @@ def test_openapi_documents_the_errors_of_every_operation(db: None) -> None:
             assert 404 in responses and 422 in responses, label
         if "requestBody" in op:
             assert 400 in responses and 422 in responses, label
-        if path.endswith(("/transition", "/assign")) or method == "patch":
+        if path.endswith(("/transition", "/assign", "/arrival")) or method == "patch":
             assert 409 in responses, label
         if method in ("post", "patch"):
             assert 403 in responses, label

@@ -24,6 +24,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from pledge.accounts.models import Notification
 from pledge.config.wsgi import application
 from pledge.core.schemas import MAX_ID
 from pledge.tickets import services
@@ -70,6 +71,7 @@ PATH_IDS = {
     "organisation_id": "organisation",
     "contact_id": "contact",
     "asset_id": "asset",
+    "notification_id": "notification",
 }
 BODY_IDS = {
     "organisation_id": "organisation",
@@ -120,7 +122,12 @@ def token(request: Any, world: World, _keep_test_connection: None) -> Iterator[s
         attachments=[SimpleUploadedFile("readings.txt", b"bearing 81 C")],
     )
     services.ticket_note(actor=world.agent, ticket=ticket, body="Internal: check the bearing.")
+    user = getattr(world, request.param)
+    notification = Notification.objects.create(
+        user=user, ticket=ticket, title="SR escalated", created_at=ticket.created_at
+    )
     REAL.update(
+        notification=notification.pk,
         ticket=ticket.pk,
         attachment=Attachment.objects.get(ticket=ticket).pk,
         organisation=world.org_a.pk,
@@ -129,7 +136,7 @@ def token(request: Any, world: World, _keep_test_connection: None) -> Iterator[s
         team=world.frontline.pk,
         assignee=world.agent.pk,
     )
-    yield token_for(getattr(world, request.param))
+    yield token_for(user)
     REAL.clear()
 
 

@@ -30,7 +30,8 @@ def test_customer_fault_in_chinese_agent_replies_and_resolves(
     # The customer works in the Chinese UI.
     customer = new_page(locale="zh-CN")
     sign_in(customer, base, "customer_a")
-    customer.select_option("#language-select", "zh-hans")
+    with customer.expect_navigation():  # the switcher submits itself; wait for the new page
+        customer.select_option("#language-select", "zh-hans")
     customer.wait_for_load_state("networkidle")
     assert customer.locator("html").get_attribute("lang") == "zh-hans"
     customer.goto(f"{base}/portal/new/")

@@ -245,7 +245,8 @@ def test_queue_query_count_does_not_grow_with_page_size(
     assert len(small) <= 8, [q["sql"] for q in small.captured_queries]
     with django_assert_num_queries(len(small)):
         assert len(queue_ids(client.get("/agent/", {"page_size": 50}))) == 50
-    with django_assert_num_queries(len(small)):
+    # The htmx partial has no nav, so no unread-notifications count for its badge.
+    with django_assert_num_queries(len(small) - 1):
         assert len(queue_ids(client.get("/agent/", {"page_size": 50, "view": "all"}, **HTMX))) == 50
 
 

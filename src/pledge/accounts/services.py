@@ -1,4 +1,4 @@
-"""Writes for people, teams and API tokens."""
+"""Writes for people, teams, API tokens and notifications (marking them read)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 import zoneinfo
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pledge.accounts.choices import STAFF_ROLES, Role, TeamKind
-from pledge.accounts.models import ApiToken, Team, TeamMembership, User
+from pledge.accounts.models import ApiToken, Notification, Team, TeamMembership, User
 from pledge.core.cache import ExpiringCache
 from pledge.core.errors import NotFound, ValidationFailed
 
@@ -175,3 +175,27 @@ def api_token_authenticate(secret: str) -> User | None:
 
 def api_token_cache_clear() -> None:
     _token_users.clear()
+
+
+@transaction.atomic
+def notification_mark_read(*, user: User, notification_id: int, at: datetime | None = None) -> Notification:
+    """Mark one of the user's own notifications read (a read one keeps its first read time).
+
+    Raises NotFound for a notification that does not exist or belongs to someone else."""
+    notification = (
+        Notification.objects.select_for_update().filter(pk=notification_id, user_id=user.pk).first()
+    )
+    if notification is None:
+        raise NotFound(_("No such notification."))
+    if notification.read_at is None:
+        notification.read_at = at or timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+@transaction.atomic
+def notification_mark_all_read(*, user: User, at: datetime | None = None) -> int:
+    """Mark every unread notification of the user read; returns how many were unread."""
+    return Notification.objects.filter(user_id=user.pk, read_at__isnull=True).update(
+        read_at=at or timezone.now()
+    )

@@ -1,4 +1,4 @@
-"""Sign in, sign out, language, personal settings and personal API tokens."""
+"""Sign in, sign out, language, personal settings, personal API tokens and the notifications inbox."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
@@ -17,4 +17,7 @@ urlpatterns = [
     path("preferences/", views.preferences, name="preferences"),
     path("tokens/", views.token_create, name="token_create"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("notifications/", views.notification_list, name="notifications"),
+    path("notifications/read-all/", views.notification_read_all, name="notifications_read_all"),
+    path("notifications/<int:notification_id>/read/", views.notification_read, name="notification_read"),
 ]

@@ -1,4 +1,4 @@
-"""Account pages: language switch, personal preferences and personal API tokens."""
+"""Account pages: language switch, personal preferences, personal API tokens and the notifications inbox."""
 
 from __future__ import annotations
 
@@ -9,15 +9,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pledge.accounts import policies, selectors, services
 from pledge.accounts.forms import PreferencesForm, TokenCreateForm
 from pledge.accounts.models import ApiToken, User
 from pledge.core.errors import NotFound, ValidationFailed
+from pledge.core.htmx import wants_partial
 
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 
@@ -137,6 +139,60 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
         % {"name": token.name},
     )
     return redirect("accounts:preferences")
+
+
+# The notifications inbox -------------------------------------------------------------------------
+
+
+def _page_number(raw: str | None) -> int:
+    try:
+        return min(max(1, int(raw or "1")), 100_000)
+    except ValueError:
+        return 1
+
+
+def _inbox_url(page: int) -> str:
+    url = reverse("accounts:notifications")
+    return f"{url}?page={page}" if page > 1 else url
+
+
+@login_required
+@require_GET
+def notification_list(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's notifications, unread first, with links to their tickets."""
+    user = _user(request)
+    page = selectors.notification_page_for(user, page=_page_number(request.GET.get("page")))
+    context = {"page": page, "links_to_workspace": policies.is_staff_member(user)}
+    return render(request, "accounts/notifications.html", context)
+
+
+@login_required
+@require_POST
+def notification_read(request: HttpRequest, notification_id: int) -> HttpResponse:
+    """Mark one notification read; htmx gets the row and the nav badge, others go back to the inbox.
+    Someone else's notification is 404."""
+    user = _user(request)
+    try:
+        notification = services.notification_mark_read(user=user, notification_id=notification_id)
+    except NotFound:
+        raise Http404 from None
+    if wants_partial(request):
+        context = {
+            "notification": notification,
+            "links_to_workspace": policies.is_staff_member(user),
+            "oob_badge": True,
+        }
+        return render(request, "accounts/notifications.html#notification_read", context)
+    return redirect(_inbox_url(_page_number(request.POST.get("page"))))
+
+
+@login_required
+@require_POST
+def notification_read_all(request: HttpRequest) -> HttpResponse:
+    marked = services.notification_mark_all_read(user=_user(request))
+    if marked:
+        messages.success(request, _("All notifications are marked read."))
+    return redirect("accounts:notifications")
 
 
 COMMON_TIMEZONES = [

@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/", include("pledge.accounts.urls")),
     path("agent/", include("pledge.tickets.urls")),
     path("portal/", include("pledge.portal.urls")),
+    path("standards/", include("pledge.standards.urls")),
     path("api/v1/", api.urls),
     re_path(r"^api/(?P<rest>.*)$", core_views.api_not_found),
     path("admin/", admin.site.urls),

@@ -82,6 +82,27 @@ def builtin(makeup_weekday: int = DEFAULT_MAKEUP_WEEKDAY) -> HolidaySet:
     return HolidaySet(statutory_holidays(), makeup_workdays(makeup_weekday), covered_years())
 
 
+@dataclass(frozen=True)
+class FestivalName:
+    """The festival a statutory holiday or make-up workday belongs to, in English and in Chinese."""
+
+    english: str
+    chinese: str
+
+
+def builtin_name(day: date) -> FestivalName | None:
+    """The festival of a built-in holiday or make-up workday (Spring Festival / 春节), else None.
+    Only the built-in years have names: imported schedules list dates."""
+    name = chinese_calendar.holidays.get(day) or chinese_calendar.workdays.get(day)
+    if not isinstance(name, str) or not name:
+        return None
+    try:
+        chinese = str(chinese_calendar.Holiday(name).chinese)
+    except ValueError:
+        chinese = name
+    return FestivalName(name, chinese)
+
+
 def combine(*sets: HolidaySet) -> HolidaySet:
     """Merge holiday sets in order; a later set replaces what earlier ones say about the years it covers.
 

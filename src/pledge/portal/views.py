@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -144,6 +145,7 @@ def _detail_context(user: User, ticket: Ticket, reply_form: ReplyForm | None = N
         "can_confirm": set(ticket_policies.allowed_transitions(user, ticket))
         >= {Status.CLOSED, Status.IN_PROGRESS},
         "is_waiting_for_you": ticket.status == Status.WAITING_CUSTOMER,
+        "promises": wording.promises(selectors.ticket_clocks(ticket, timezone.now()).clocks, ticket.status),
     }
 
 

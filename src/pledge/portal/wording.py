@@ -1,19 +1,25 @@
-"""How the portal speaks to customers: status names, urgency, the status steps, what has happened and
-what happens next. Staff words (“waiting on back-office”, “P2”) never reach a customer's screen."""
+"""How the portal speaks to customers: status names, urgency, the status steps, what has happened,
+what happens next and the times we promised. Staff words (“waiting on back-office”, “P2”, policy and
+calendar names, escalations, percentages) never reach a customer's screen."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
+from django.utils.dateformat import format as format_date
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from pledge.accounts import policies as account_policies
-from pledge.tickets.choices import WAITING, Channel, EventKind, Kind, Priority, Status
+from pledge.standards.choices import SlaTarget
+from pledge.tickets.choices import WAITING, Channel, ClockState, EventKind, Kind, Priority, Status
 from pledge.tickets.models import Attachment, Message, TicketEvent
-from pledge.tickets.selectors import TimelineEntry
+from pledge.tickets.selectors import ClockView, TimelineEntry
 
 CUSTOMER_STATUS: dict[str, Promise] = {
     Status.NEW: _("Submitted"),
@@ -204,3 +210,94 @@ def history(entries: list[TimelineEntry], viewer: Any) -> list[HistoryItem]:
                 )
             )
     return items
+
+
+# Promised times --------------------------------------------------------------------------------
+
+PROMISE_DUE: dict[str, Promise] = {
+    SlaTarget.FIRST_RESPONSE: _("We will respond by %(when)s."),
+    SlaTarget.NEXT_RESPONSE: _("We will answer your latest message by %(when)s."),
+    SlaTarget.RESOLUTION: _("We aim to resolve this by %(when)s."),
+    SlaTarget.ON_SITE: _("An engineer will be on site by %(when)s."),
+}
+PROMISE_OVERDUE: dict[str, Promise] = {
+    SlaTarget.FIRST_RESPONSE: _(
+        "We aimed to respond by %(when)s. Sorry for the wait: your request is with our team."
+    ),
+    SlaTarget.NEXT_RESPONSE: _("We aimed to answer your latest message by %(when)s. Sorry for the wait."),
+    SlaTarget.RESOLUTION: _(
+        "We aimed to resolve this by %(when)s. Sorry it is taking longer: we are still on it."
+    ),
+    SlaTarget.ON_SITE: _("Our engineer was due on site by %(when)s. Sorry for the delay."),
+}
+PROMISE_MET: dict[str, Promise] = {
+    SlaTarget.FIRST_RESPONSE: _("Responded on time."),
+    SlaTarget.NEXT_RESPONSE: _("Answered your latest message on time."),
+    SlaTarget.RESOLUTION: _("Resolved on time."),
+    SlaTarget.ON_SITE: _("Our engineer arrived on time."),
+}
+PROMISE_LATE: dict[str, Promise] = {
+    SlaTarget.FIRST_RESPONSE: _("Responded on %(when)s."),
+    SlaTarget.NEXT_RESPONSE: _("Answered your latest message on %(when)s."),
+    SlaTarget.RESOLUTION: _("Resolved on %(when)s."),
+    SlaTarget.ON_SITE: _("Our engineer arrived on %(when)s."),
+}
+PAUSED_BECAUSE: dict[str, Promise] = {
+    Status.WAITING_CUSTOMER: _("The clock is paused while we wait for your reply."),
+    Status.WAITING_PARTS: _("The clock is paused while we wait for parts."),
+}
+PAUSED_OTHERWISE = _("The clock is paused for now; it runs again as soon as work continues.")
+
+
+def promised_time(moment: datetime) -> str:
+    """A promised instant for customers, in their time zone: "Tue 24 Nov 14:00"."""
+    return format_date(timezone.localtime(moment), pgettext("promised time", "D j M H:i"))
+
+
+@dataclass(frozen=True)
+class PromiseLine:
+    target: str
+    text: str
+    state: str  # "due", "overdue", "met" or "late"
+
+
+@dataclass(frozen=True)
+class Promises:
+    """The times we promised a customer, in words; `paused` is the sentence saying why the clock stands
+    still (empty while it runs)."""
+
+    lines: list[PromiseLine]
+    paused: str
+
+    def __bool__(self) -> bool:
+        return bool(self.lines or self.paused)
+
+
+def promises(clocks: Iterable[ClockView], status: str) -> Promises:
+    """What the customer is told about each current clock: when we will respond or resolve, whether
+    we did on time, and — once for all paused clocks — why the clock is paused. Cancelled clocks and
+    targets unknown here are left out; nothing internal (policy, calendar, percentages) is said."""
+    lines: list[PromiseLine] = []
+    paused = False
+    for clock in clocks:
+        if clock.target not in PROMISE_DUE or clock.state == ClockState.CANCELLED:
+            continue
+        if clock.achieved_at is not None:
+            if clock.state == ClockState.ACHIEVED:
+                lines.append(PromiseLine(clock.target, str(PROMISE_MET[clock.target]), "met"))
+            else:
+                when = promised_time(clock.achieved_at)
+                lines.append(
+                    PromiseLine(clock.target, str(PROMISE_LATE[clock.target]) % {"when": when}, "late")
+                )
+        elif clock.is_paused:
+            paused = True
+        elif clock.due_at is not None:
+            table, state = (PROMISE_OVERDUE, "overdue") if clock.is_breached else (PROMISE_DUE, "due")
+            lines.append(
+                PromiseLine(
+                    clock.target, str(table[clock.target]) % {"when": promised_time(clock.due_at)}, state
+                )
+            )
+    reason = str(PAUSED_BECAUSE.get(status, PAUSED_OTHERWISE)) if paused else ""
+    return Promises(lines=lines, paused=reason)

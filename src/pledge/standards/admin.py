@@ -1,8 +1,11 @@
-"""Admin for business calendars (with their holidays and make-up days), their versions and holiday years.
+"""Admin for business calendars (with their holidays and make-up days), their versions and holiday years,
+and a read-only view of SLA policies.
 
 The admin saves the calendar's rows itself; the form checks them as an import would, and every save is
 then recorded as a new version through services.calendar_record_edit. Versions and imported holiday
-years are read-only here: holiday years come from `pledge holidays import`.
+years are read-only here: holiday years come from `pledge holidays import`. SLA policies are read-only
+too: they are changed on the Service standards pages or through the API, whose services check them and
+recount the clocks of the tickets under them.
 """
 
 from typing import Any
@@ -11,6 +14,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from pledge.core.admin import ReadOnlyAdmin
 from pledge.core.errors import ValidationFailed
 from pledge.standards import services
 from pledge.standards.calendar_files import parse_calendar
@@ -19,7 +23,9 @@ from pledge.standards.models import (
     CalendarHoliday,
     CalendarMakeupDay,
     CalendarVersion,
+    EscalationLevel,
     HolidaySetYear,
+    SlaPolicy,
 )
 
 
@@ -84,19 +90,10 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
 
 
 @admin.register(CalendarVersion)
-class CalendarVersionAdmin(admin.ModelAdmin):
+class CalendarVersionAdmin(ReadOnlyAdmin):
     list_display = ("calendar", "version", "reason", "created_by", "created_at")
     list_select_related = ("calendar", "created_by")
     search_fields = ("calendar__code", "reason")
-
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False
 
 
 @admin.register(HolidaySetYear)
@@ -109,3 +106,22 @@ class HolidaySetYearAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
         return False
+
+
+class EscalationLevelInline(admin.TabularInline):
+    model = EscalationLevel
+    extra = 0
+    fields = ("target", "percent", "notify", "raise_priority", "reassign_team", "add_watcher")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(ReadOnlyAdmin):
+    list_display = ("name", "position", "is_active", "contract", "calendar", "version", "updated_at")
+    list_select_related = ("contract", "calendar")
+    search_fields = ("name",)
+    inlines = [EscalationLevelInline]

@@ -1,5 +1,6 @@
-"""API of business calendars and deadlines: ask when something is due, list, read and replace calendars.
-Handlers parse, authorise through policies, call selectors and services."""
+"""API of business calendars, deadlines and SLA policies: ask when something is due, list, read and replace
+calendars, list, create, read and replace policies. Handlers parse, authorise through policies, call
+selectors and services."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from ninja.responses import Status
 
 from pledge.accounts.models import User
 from pledge.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
-from pledge.core.schemas import error_responses
+from pledge.core.schemas import QueryId, error_responses
 from pledge.standards import policies, selectors, services
-from pledge.standards.models import BusinessCalendar
+from pledge.standards.models import BusinessCalendar, SlaPolicy
 from pledge.standards.schemas import (
     CalendarCode,
     CalendarIn,
@@ -27,6 +28,12 @@ from pledge.standards.schemas import (
     CalendarPutQuery,
     SlaDueIn,
     SlaDueOut,
+    SlaPolicyIn,
+    SlaPolicyListQuery,
+    SlaPolicyOut,
+    SlaPolicyPage,
+    SlaPolicyPut,
+    SlaPolicyQuery,
 )
 
 router = Router(tags=["calendars"])
@@ -146,3 +153,138 @@ def calendar_put(
     with _request_field_names():
         result = services.calendar_import(data=data, actor=_user(request), reason=query.reason)
     return Status(201 if result.created else 200, selectors.calendar_document(result.calendar))
+
+
+# ---------------------------------------------------------------------------------------------------
+# SLA policies
+
+
+def _policy_out(policy: SlaPolicy) -> dict[str, Any]:
+    return {
+        "id": policy.pk,
+        "name": policy.name,
+        "description": policy.description,
+        "position": policy.position + 1,
+        "is_active": policy.is_active,
+        "contract": _ref(policy.contract, policy.contract.number if policy.contract else ""),
+        "tiers": list(policy.tiers),
+        "kinds": list(policy.kinds),
+        "priorities": list(policy.priorities),
+        "channels": list(policy.channels),
+        "calendar": {"code": policy.calendar.code, "name": policy.calendar.name},
+        "first_response_minutes": policy.first_response_minutes,
+        "next_response_minutes": policy.next_response_minutes,
+        "resolution_minutes": policy.resolution_minutes,
+        "on_site_minutes": policy.on_site_minutes,
+        "pause_statuses": list(policy.pause_statuses),
+        "escalation_levels": [
+            {
+                "target": level.target,
+                "percent": level.percent,
+                "notify": list(level.notify),
+                "raise_priority": level.raise_priority,
+                "reassign_team": _ref(
+                    level.reassign_team, level.reassign_team.name if level.reassign_team else ""
+                ),
+                "add_watcher": _ref(level.add_watcher, str(level.add_watcher) if level.add_watcher else ""),
+            }
+            for level in policy.escalation_levels.all()
+        ],
+        "summary": selectors.sla_policy_summary(policy),
+        "version": policy.version,
+        "updated_at": policy.updated_at,
+    }
+
+
+def _policy_arguments(payload: SlaPolicyIn) -> dict[str, Any]:
+    data = payload.model_dump(mode="json", exclude={"escalation_levels", "version"})
+    data["escalation_levels"] = [
+        services.EscalationLevelData(**level.model_dump(mode="json")) for level in payload.escalation_levels
+    ]
+    return data
+
+
+def _existing_policy(policy_id: int) -> SlaPolicy:
+    policy = SlaPolicy.objects.filter(pk=policy_id).first()
+    if policy is None:
+        raise NotFound(_("There is no SLA policy %(id)s.") % {"id": policy_id})
+    return policy
+
+
+@router.get(
+    "/sla/policies",
+    response={200: SlaPolicyPage, **error_responses(403, 422)},
+    summary="List SLA policies in the order they are tried (staff)",
+    tags=["sla"],
+)
+def sla_policy_list(request: HttpRequest, query: Query[SlaPolicyListQuery]) -> dict[str, Any]:
+    _require(policies.can_view_sla_policies(request.user), _("Only staff can see SLA policies."))
+    offset = (query.page - 1) * query.page_size
+    rows = list(selectors.sla_policy_list()[offset : offset + query.page_size + 1])
+    return {
+        "items": [_policy_out(policy) for policy in rows[: query.page_size]],
+        "page": query.page,
+        "page_size": query.page_size,
+        "has_next": len(rows) > query.page_size,
+    }
+
+
+@router.post(
+    "/sla/policies",
+    response={201: SlaPolicyOut, **error_responses(400, 403, 422)},
+    summary="Create an SLA policy (service managers, administrators)",
+    description="The new policy is tried last. Escalation levels are given with it; "
+    "errors name the field, e.g. `escalation_levels.0.percent`.",
+    tags=["sla"],
+)
+def sla_policy_create(
+    request: HttpRequest, payload: SlaPolicyIn, query: Query[SlaPolicyQuery]
+) -> Status[dict[str, Any]]:
+    _require(
+        policies.can_manage_sla_policies(request.user),
+        _("Only service managers and administrators can change SLA policies."),
+    )
+    with _request_field_names():
+        policy = services.sla_policy_create(
+            actor=_user(request), reason=query.reason, **_policy_arguments(payload)
+        )
+    return Status(201, _policy_out(selectors.sla_policy_get(policy.pk)))
+
+
+@router.get(
+    "/sla/policies/{policy_id}",
+    response={200: SlaPolicyOut, **error_responses(403, 404, 422)},
+    summary="Get an SLA policy with its escalation levels (staff)",
+    tags=["sla"],
+)
+def sla_policy_get(request: HttpRequest, policy_id: QueryId) -> dict[str, Any]:
+    _require(policies.can_view_sla_policies(request.user), _("Only staff can see SLA policies."))
+    return _policy_out(selectors.sla_policy_get(policy_id))
+
+
+@router.put(
+    "/sla/policies/{policy_id}",
+    response={200: SlaPolicyOut, **error_responses(400, 403, 404, 409, 422)},
+    summary="Replace an SLA policy and its escalation levels (service managers, administrators)",
+    description="The body is the whole policy (fields left out take their defaults). Send the `version` "
+    "you loaded to be refused with 409 when someone changed it since. The open tickets under the policy "
+    "have their clocks recomputed.",
+    tags=["sla"],
+)
+def sla_policy_put(
+    request: HttpRequest, policy_id: QueryId, payload: SlaPolicyPut, query: Query[SlaPolicyQuery]
+) -> dict[str, Any]:
+    _require(
+        policies.can_manage_sla_policies(request.user),
+        _("Only service managers and administrators can change SLA policies."),
+    )
+    policy = _existing_policy(policy_id)
+    with _request_field_names():
+        services.sla_policy_update(
+            policy=policy,
+            actor=_user(request),
+            expected_version=payload.version,
+            reason=query.reason,
+            **_policy_arguments(payload),
+        )
+    return _policy_out(selectors.sla_policy_get(policy_id))

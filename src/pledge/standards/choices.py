@@ -20,3 +20,21 @@ WEEKDAY_KEYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun"
 
 class HolidaySetCode(models.TextChoices):
     CN_STATUTORY = "cn-statutory", _("Chinese statutory holidays and make-up workdays")
+
+
+class SlaTarget(models.TextChoices):
+    """The promises an SLA policy times, each with its own clock on a ticket."""
+
+    FIRST_RESPONSE = "first_response", _("First response")
+    NEXT_RESPONSE = "next_response", _("Next response")
+    RESOLUTION = "resolution", _("Resolution")
+    ON_SITE = "on_site", _("On-site arrival")
+
+
+class EscalationRecipient(models.TextChoices):
+    """Who an escalation level notifies."""
+
+    ASSIGNEE = "assignee", _("Assignee")
+    TEAM_LEAD = "team_lead", _("Team lead")
+    SERVICE_MANAGERS = "service_managers", _("Service managers")
+    WATCHERS = "watchers", _("Watchers")

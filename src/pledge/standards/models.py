@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from pledge.standards.choices import HolidaySetCode, Weekday
+from pledge.standards.choices import HolidaySetCode, SlaTarget, Weekday
 
 CODE_MAX = 50
 NAME_MAX = 200
@@ -204,3 +204,116 @@ class HolidaySetYear(models.Model):
 
     def __str__(self) -> str:
         return f"{self.set_code} {self.year}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# SLA policies
+
+
+def default_pause_statuses() -> list[str]:
+    return ["waiting_customer", "waiting_parts"]
+
+
+class SlaPolicy(models.Model):
+    """Which promises apply to which tickets, timed on which calendar.
+
+    Policies are tried in `position` order; a contract's own policies (those with `contract` set) are
+    tried before the general ones, and the first whose conditions all hold applies. An empty condition
+    list matches anything. Targets are business minutes on `calendar`; a target left empty is not
+    promised. While a ticket is in one of `pause_statuses` its clocks stand still.
+    """
+
+    name = models.CharField(_("name"), max_length=NAME_MAX)
+    description = models.TextField(_("description"), blank=True)
+    position = models.PositiveIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    contract = models.ForeignKey(
+        "customers.Contract",
+        verbose_name=_("contract"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sla_policies",
+        help_text=_("A contract's own policy wins over the general ones."),
+    )
+    tiers = models.JSONField(_("organisation tiers"), default=list, blank=True)
+    kinds = models.JSONField(_("ticket kinds"), default=list, blank=True)
+    priorities = models.JSONField(_("priorities"), default=list, blank=True)
+    channels = models.JSONField(_("channels"), default=list, blank=True)
+    calendar = models.ForeignKey(
+        BusinessCalendar, verbose_name=_("calendar"), on_delete=models.PROTECT, related_name="sla_policies"
+    )
+    first_response_minutes = models.PositiveIntegerField(
+        _("first response (business minutes)"), null=True, blank=True
+    )
+    next_response_minutes = models.PositiveIntegerField(
+        _("next response (business minutes)"), null=True, blank=True
+    )
+    resolution_minutes = models.PositiveIntegerField(
+        _("resolution (business minutes)"), null=True, blank=True
+    )
+    on_site_minutes = models.PositiveIntegerField(
+        _("on-site arrival (business minutes)"), null=True, blank=True
+    )
+    pause_statuses = models.JSONField(
+        _("statuses that pause the clock"), default=default_pause_statuses, blank=True
+    )
+    version = models.PositiveIntegerField(_("version"), default=1)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def target_minutes(self, target: str) -> int | None:
+        value: int | None = getattr(self, f"{target}_minutes")
+        return value
+
+
+class EscalationLevel(models.Model):
+    """What happens when a clock has used `percent` of its target (100 = at breach, 150 = half the target
+    again after it). Each level fires once per clock."""
+
+    policy = models.ForeignKey(
+        SlaPolicy, verbose_name=_("SLA policy"), on_delete=models.CASCADE, related_name="escalation_levels"
+    )
+    target = models.CharField(_("target"), max_length=20, choices=SlaTarget.choices)
+    # xgettext:no-python-format
+    percent = models.PositiveSmallIntegerField(_("at % of the target"))
+    notify = models.JSONField(_("notify"), default=list, blank=True)
+    raise_priority = models.BooleanField(_("raise priority"), default=False)
+    reassign_team = models.ForeignKey(
+        "accounts.Team",
+        verbose_name=_("hand to team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    add_watcher = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("add watcher"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("escalation level")
+        verbose_name_plural = _("escalation levels")
+        ordering = ["policy", "target", "percent"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "target", "percent"], name="escalation_level_unique"),
+            models.CheckConstraint(
+                condition=models.Q(percent__gte=1, percent__lte=1000), name="escalation_percent_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy_id} {self.target} {self.percent}%"

@@ -1,4 +1,4 @@
-"""API schemas of business calendars (the file format as JSON) and of the deadline question."""
+"""API schemas of business calendars (the file format as JSON), the deadline question and SLA policies."""
 
 from __future__ import annotations
 
@@ -8,10 +8,19 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import ConfigDict, Field, Strict
 
-from pledge.core.schemas import Instant, PageQuery, Ref, Text
+from pledge.core.schemas import BodyId, Instant, PageQuery, Ref, Text, Version
+from pledge.customers.choices import Tier
 from pledge.standards.calendar_files import MAX_DATES, MAX_INTERVALS_PER_DAY, OWNER_MAX
-from pledge.standards.choices import HolidaySetCode
-from pledge.standards.models import CODE_MAX, NAME_MAX, SITE_MAX, TIMEZONE_MAX
+from pledge.standards.choices import EscalationRecipient, HolidaySetCode, SlaTarget
+from pledge.standards.models import CODE_MAX, NAME_MAX, SITE_MAX, TIMEZONE_MAX, default_pause_statuses
+from pledge.standards.services import (
+    DESCRIPTION_MAX,
+    MAX_ESCALATION_LEVELS,
+    MAX_PERCENT,
+    MAX_TARGET_MINUTES,
+    MIN_PERCENT,
+)
+from pledge.tickets.choices import Channel, Kind, Priority, Status
 
 # About 2 years of round-the-clock time, 8 of office hours: far beyond any service target.
 MAX_MINUTES = 1_000_000
@@ -114,3 +123,112 @@ class SlaDueOut(Schema):
         "weekday of that year as worked and will change once the official schedule is imported."
     )
     uncovered_years: list[int]
+
+
+# ---------------------------------------------------------------------------------------------------
+# SLA policies
+
+TargetMinutes = Annotated[
+    int,
+    Strict(),
+    Field(ge=1, le=MAX_TARGET_MINUTES, description="Business minutes on the policy's calendar."),
+]
+Percent = Annotated[int, Strict(), Field(ge=MIN_PERCENT, le=MAX_PERCENT)]
+
+
+class EscalationLevelIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    target: SlaTarget
+    percent: Percent = Field(description="Share of the target used: 100 = at breach, 150 = half again after.")
+    notify: Annotated[list[EscalationRecipient], Field(max_length=10)] = Field(default_factory=list)
+    raise_priority: Annotated[bool, Strict()] = False
+    reassign_team: BodyId | None = Field(None, description="Hand the ticket to this team (its id).")
+    add_watcher: BodyId | None = Field(None, description="Add this staff member as a watcher (user id).")
+
+
+class EscalationLevelOut(Schema):
+    target: str
+    percent: int
+    notify: list[str]
+    raise_priority: bool
+    reassign_team: Ref | None
+    add_watcher: Ref | None
+
+
+class SlaPolicyIn(Schema):
+    """A whole policy. Conditions left empty match anything; targets left out are not promised."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[Text, Field(min_length=1, max_length=NAME_MAX)]
+    description: Annotated[Text, Field(max_length=DESCRIPTION_MAX)] = ""
+    is_active: Annotated[bool, Strict()] = True
+    contract: Annotated[Text, Field(max_length=60)] | None = Field(
+        None, description="A contract number: the contract's own policy, tried before the general ones."
+    )
+    tiers: Annotated[list[Tier], Field(max_length=10)] = Field(default_factory=list)
+    kinds: Annotated[list[Kind], Field(max_length=10)] = Field(default_factory=list)
+    priorities: Annotated[list[Priority], Field(max_length=10)] = Field(default_factory=list)
+    channels: Annotated[list[Channel], Field(max_length=10)] = Field(default_factory=list)
+    calendar: CalendarCode = Field(description="The code of the business calendar the targets count on.")
+    first_response_minutes: TargetMinutes | None = None
+    next_response_minutes: TargetMinutes | None = None
+    resolution_minutes: TargetMinutes | None = None
+    on_site_minutes: TargetMinutes | None = None
+    pause_statuses: Annotated[list[Status], Field(max_length=10)] = Field(
+        default_factory=lambda: [Status(value) for value in default_pause_statuses()],
+        description="Open statuses in which the clocks stand still.",
+    )
+    escalation_levels: Annotated[list[EscalationLevelIn], Field(max_length=MAX_ESCALATION_LEVELS)] = Field(
+        default_factory=list
+    )
+
+
+class SlaPolicyPut(SlaPolicyIn):
+    version: Version | None = Field(
+        None, description="The version you loaded; a different current version is refused with 409."
+    )
+
+
+class SlaPolicyCalendar(Schema):
+    code: str
+    name: str
+
+
+class SlaPolicyOut(Schema):
+    id: int
+    name: str
+    description: str
+    position: int = Field(description="Where the policy is tried, 1 = first (a contract's own come first).")
+    is_active: bool
+    contract: Ref | None
+    tiers: list[str]
+    kinds: list[str]
+    priorities: list[str]
+    channels: list[str]
+    calendar: SlaPolicyCalendar
+    first_response_minutes: int | None
+    next_response_minutes: int | None
+    resolution_minutes: int | None
+    on_site_minutes: int | None
+    pause_statuses: list[str]
+    escalation_levels: list[EscalationLevelOut]
+    summary: str = Field(description="The policy in one sentence, in the caller's language.")
+    version: int
+    updated_at: datetime
+
+
+class SlaPolicyPage(Schema):
+    items: list[SlaPolicyOut]
+    page: int
+    page_size: int
+    has_next: bool
+
+
+class SlaPolicyListQuery(PageQuery):
+    pass
+
+
+class SlaPolicyQuery(Schema):
+    reason: Annotated[Text, Field(max_length=500, description="Recorded with the clocks' recount.")] = ""

@@ -1,17 +1,24 @@
 """Reads of business calendars: lookups, the file form, the compiled BusinessTime (cached per process),
-and the calendars whose holiday data runs out."""
+the calendars whose holiday data runs out, the month view of the editor; and of SLA policies."""
 
 from __future__ import annotations
 
+import enum
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import get_language, gettext_lazy, ngettext, pgettext
 from django.utils.translation import gettext as _
 
 from pledge.core.errors import NotFound, ValidationFailed
+from pledge.customers.choices import Tier
 from pledge.lib import holidays_cn
 from pledge.lib.businesstime import (
     FIRST_YEAR,
@@ -21,11 +28,20 @@ from pledge.lib.businesstime import (
     DayHours,
     NoWorkingTime,
     OutOfRange,
+    format_intervals,
     parse_interval,
 )
 from pledge.standards.calendar_files import HolidayEntry, document_data
-from pledge.standards.choices import WEEKDAY_KEYS, HolidaySetCode
-from pledge.standards.models import BusinessCalendar, HolidaySetYear
+from pledge.standards.choices import WEEKDAY_KEYS, HolidaySetCode, Weekday
+from pledge.standards.models import (
+    BusinessCalendar,
+    CalendarHoliday,
+    CalendarVersion,
+    EscalationLevel,
+    HolidaySetYear,
+    SlaPolicy,
+)
+from pledge.tickets.choices import Channel, Kind
 
 # Warn about next year's holiday data this many days before it starts.
 NEXT_YEAR_WARNING_DAYS = 60
@@ -265,3 +281,412 @@ def calendars_missing_holiday_data(
                 MissingHolidayData(calendar, set_code, year) for year in years if year not in covered
             )
     return missing
+
+
+@dataclass(frozen=True)
+class HolidayDataGap:
+    """One holiday set without data for one year, and the calendars that use it."""
+
+    set_code: str
+    year: int
+    calendars: tuple[BusinessCalendar, ...]
+
+    @property
+    def set_label(self) -> str:
+        return str(HolidaySetCode(self.set_code).label) if self.set_code in HolidaySetCode.values else ""
+
+
+def holiday_data_gaps(today: date | None = None) -> list[HolidayDataGap]:
+    """calendars_missing_holiday_data(today) grouped by holiday set and year, for the warning that the
+    standards pages and the managers' home show (templates/standards/_holiday_warning.html). `today`
+    defaults to the current local date."""
+    today = timezone.localdate() if today is None else today
+    grouped: dict[tuple[str, int], list[BusinessCalendar]] = {}
+    for entry in calendars_missing_holiday_data(today):
+        grouped.setdefault((entry.set_code, entry.year), []).append(entry.calendar)
+    return [
+        HolidayDataGap(set_code, year, tuple(calendars))
+        for (set_code, year), calendars in sorted(grouped.items())
+    ]
+
+
+def compress_years(years: Iterable[int]) -> str:
+    """{2004, 2005, 2006, 2027} → "2004–2006, 2027"."""
+    ranges: list[list[int]] = []
+    for year in sorted(set(years)):
+        if ranges and year == ranges[-1][1] + 1:
+            ranges[-1][1] = year
+        else:
+            ranges.append([year, year])
+    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in ranges)
+
+
+@dataclass(frozen=True)
+class HolidaySetCoverage:
+    set_code: str
+    label: str
+    years: str
+    imported: tuple[HolidaySetYear, ...]
+    builtin_years: str
+
+
+def holiday_set_coverage() -> list[HolidaySetCoverage]:
+    """For the holiday data page: each set's years (built-in and imported) and its imported years."""
+    fingerprint = holiday_fingerprint()
+    coverage = holiday_coverage(fingerprint)
+    imported = list(HolidaySetYear.objects.select_related("imported_by").order_by("set_code", "year"))
+    return [
+        HolidaySetCoverage(
+            set_code=code,
+            label=str(label),
+            years=compress_years(coverage.get(code, frozenset())),
+            imported=tuple(row for row in imported if row.set_code == code),
+            builtin_years=compress_years(_builtin(code).covered_years),
+        )
+        for code, label in HolidaySetCode.choices
+    ]
+
+
+def calendar_versions(calendar: BusinessCalendar, *, limit: int = 20) -> list[CalendarVersion]:
+    """The calendar's latest versions, newest first, with who recorded them (snapshots not loaded)."""
+    return list(calendar.versions.select_related("created_by").defer("snapshot").order_by("-version")[:limit])
+
+
+def calendar_version_get(calendar: BusinessCalendar, version: int) -> CalendarVersion:
+    row = calendar.versions.filter(version=version).first()
+    if row is None:
+        raise NotFound(
+            _("Calendar %(code)s has no version %(version)d.") % {"code": calendar.code, "version": version}
+        )
+    return row
+
+
+# ---------------------------------------------------------------------------------------------------
+# The month view of a calendar: what business time does on each day
+
+
+# Names of the statutory festivals, for languages other than Chinese (Chinese uses the official names).
+FESTIVAL_NAMES: dict[str, Promise] = {
+    "New Year's Day": gettext_lazy("New Year's Day"),
+    "Spring Festival": gettext_lazy("Spring Festival"),
+    "Tomb-sweeping Day": gettext_lazy("Tomb-sweeping Day"),
+    "Labour Day": gettext_lazy("Labour Day"),
+    "Dragon Boat Festival": gettext_lazy("Dragon Boat Festival"),
+    "National Day": gettext_lazy("National Day"),
+    "Mid-autumn Festival": gettext_lazy("Mid-autumn Festival"),
+    "Anti-Fascist 70th Day": gettext_lazy("Anti-Fascist 70th Day"),
+}
+
+
+def festival_name(day: date) -> str:
+    """The festival a built-in statutory holiday or make-up day belongs to, in the active language."""
+    name = holidays_cn.builtin_name(day)
+    if name is None:
+        return ""
+    if (get_language() or "").lower().startswith("zh"):
+        return name.chinese
+    return str(FESTIVAL_NAMES.get(name.english, name.english))
+
+
+class DayKind(enum.StrEnum):
+    WORKDAY = "workday"
+    OFF = "off"  # a weekday without working hours (the weekend)
+    HOLIDAY = "holiday"
+    MAKEUP = "makeup"
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    """One day as the engine sees it (CalendarSpec.hours_on) and why."""
+
+    day: date
+    in_month: bool
+    is_today: bool
+    kind: DayKind
+    hours: DayHours
+    # Holiday: its name and whether it is the calendar's own ("own") or from a holiday set ("set").
+    holiday_name: str = ""
+    source: str = ""
+    # Make-up workday: the weekday whose hours apply.
+    makeup_weekday: int | None = None
+    # The calendar's own inactive holiday on this date (kept, but the day is a normal day).
+    inactive_name: str | None = None
+    # A holiday of the set that this calendar works (an inactive holiday or its own make-up day).
+    set_holiday_worked: bool = False
+    covered: bool = True
+
+    @property
+    def hours_text(self) -> str:
+        return format_intervals(self.hours)
+
+    @property
+    def iso(self) -> str:
+        return self.day.isoformat()
+
+    @property
+    def weekday_label(self) -> str:
+        return str(Weekday(self.day.weekday()).label)
+
+    @property
+    def makeup_label(self) -> str:
+        return "" if self.makeup_weekday is None else str(Weekday(self.makeup_weekday).label)
+
+    @property
+    def is_weekend(self) -> bool:
+        return self.day.weekday() >= 5
+
+    @property
+    def has_own_holiday(self) -> bool:
+        return (self.source == "own" and self.kind == DayKind.HOLIDAY) or self.inactive_name is not None
+
+    @property
+    def struck_name(self) -> str:
+        """For a worked day the calendar would otherwise have off: the holiday's name, shown struck
+        through (the calendar's inactive holiday, or the set's holiday it works). Else ""."""
+        if self.kind == DayKind.HOLIDAY or (self.inactive_name is None and not self.set_holiday_worked):
+            return ""
+        return self.inactive_name or festival_name(self.day) or _("Holiday")
+
+    @property
+    def has_own_makeup(self) -> bool:
+        return self.source == "own" and self.kind == DayKind.MAKEUP
+
+
+@dataclass(frozen=True)
+class MonthSummary:
+    month: date
+    holidays: int
+    makeups: int
+    is_current: bool
+
+
+@dataclass(frozen=True)
+class _DayFacts:
+    """What describing a day needs: the engine's spec, the calendar's own rows and the sets' days off."""
+
+    spec: CalendarSpec
+    own_holidays: dict[date, CalendarHoliday]
+    own_makeups: dict[date, int]
+    set_off: frozenset[date]
+    today: date
+
+
+@dataclass(frozen=True)
+class CalendarMonth:
+    calendar: BusinessCalendar
+    month: date  # the first of the month
+    weeks: list[list[CalendarDay]]
+    year_strip: list[MonthSummary]
+    uncovered_years: tuple[int, ...]
+    facts: _DayFacts = field(repr=False)
+
+    @property
+    def today(self) -> date:
+        """Today in the calendar's time zone."""
+        return self.facts.today
+
+    @property
+    def previous(self) -> date | None:
+        first = (self.month - timedelta(days=1)).replace(day=1)
+        return first if first.year >= FIRST_YEAR else None
+
+    @property
+    def next(self) -> date | None:
+        following = (self.month + timedelta(days=31)).replace(day=1)
+        return following if following.year <= LAST_YEAR else None
+
+    @property
+    def previous_year(self) -> date | None:
+        return self.month.replace(year=self.month.year - 1) if self.month.year > FIRST_YEAR else None
+
+    @property
+    def next_year(self) -> date | None:
+        return self.month.replace(year=self.month.year + 1) if self.month.year < LAST_YEAR else None
+
+    @property
+    def weekday_headers(self) -> list[str]:
+        return [str(label) for label in Weekday.labels]
+
+    def day(self, day: date) -> CalendarDay:
+        """Any date (also outside this month) described the same way."""
+        return _describe_day(self.facts, day, self.month)
+
+
+def calendar_today(calendar: BusinessCalendar) -> date:
+    """Today in the calendar's own time zone."""
+    return datetime.now(ZoneInfo(calendar.timezone)).date()
+
+
+def _describe_day(facts: _DayFacts, day: date, month: date) -> CalendarDay:
+    spec = facts.spec
+    hours = spec.hours_on(day)
+    own = facts.own_holidays.get(day)
+    set_off = day in facts.set_off
+    common: dict[str, Any] = {
+        "day": day,
+        "in_month": (day.year, day.month) == (month.year, month.month),
+        "is_today": day == facts.today,
+        "hours": hours,
+        "covered": spec.covered_years is None or day.year in spec.covered_years,
+        "inactive_name": own.name if own is not None and not own.is_active else None,
+    }
+    if day in spec.holidays:
+        if own is not None and own.is_active:
+            return CalendarDay(kind=DayKind.HOLIDAY, holiday_name=own.name, source="own", **common)
+        return CalendarDay(kind=DayKind.HOLIDAY, holiday_name=festival_name(day), source="set", **common)
+    if day in spec.makeup_workdays:
+        source = "own" if day in facts.own_makeups else "set"
+        return CalendarDay(
+            kind=DayKind.MAKEUP,
+            makeup_weekday=spec.makeup_workdays[day],
+            holiday_name=festival_name(day) if source == "set" else "",
+            source=source,
+            set_holiday_worked=set_off,
+            **common,
+        )
+    kind = DayKind.WORKDAY if hours else DayKind.OFF
+    return CalendarDay(kind=kind, set_holiday_worked=set_off, **common)
+
+
+def calendar_month(calendar: BusinessCalendar, month: date, *, today: date | None = None) -> CalendarMonth:
+    """The month of `month` as a Monday-to-Sunday grid of CalendarDay, with a strip of the year's months
+    (holidays and make-up days each). The days come from calendar_spec_for, so the view shows exactly
+    what deadlines use. Reads the calendar's holidays and make-up days (two queries, none when
+    prefetched) and the holiday data (one small query when cached)."""
+    first = month.replace(day=1)
+    fingerprint = holiday_fingerprint() if calendar.holiday_sets else None
+    spec = calendar_spec_for(calendar, fingerprint)
+    set_off: frozenset[date] = frozenset()
+    for set_code in calendar.holiday_sets:
+        set_off |= holiday_set(set_code, fingerprint).holidays
+    facts = _DayFacts(
+        spec=spec,
+        own_holidays={row.date: row for row in calendar.holidays.all()},
+        own_makeups={row.date: row.weekday for row in calendar.makeup_days.all()},
+        set_off=set_off,
+        today=calendar_today(calendar) if today is None else today,
+    )
+    start = first - timedelta(days=first.weekday())
+    last = (first + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+    end = last + timedelta(days=6 - last.weekday())
+    days = [
+        _describe_day(facts, start + timedelta(days=offset), first)
+        for offset in range((end - start).days + 1)
+    ]
+    weeks = [days[index : index + 7] for index in range(0, len(days), 7)]
+    strip = []
+    for number in range(1, 13):
+        month_start = date(first.year, number, 1)
+        month_end = (month_start + timedelta(days=31)).replace(day=1)
+        strip.append(
+            MonthSummary(
+                month=month_start,
+                holidays=sum(1 for day in spec.holidays if month_start <= day < month_end),
+                makeups=sum(1 for day in spec.makeup_workdays if month_start <= day < month_end),
+                is_current=number == first.month,
+            )
+        )
+    uncovered: tuple[int, ...] = ()
+    if spec.covered_years is not None:
+        uncovered = tuple(sorted({first.year, start.year, end.year} - spec.covered_years))
+    return CalendarMonth(calendar, first, weeks, strip, uncovered, facts)
+
+
+# ---------------------------------------------------------------------------------------------------
+# SLA policies
+
+
+def sla_policy_list() -> QuerySet[SlaPolicy]:
+    """Every policy in the order they are tried, with calendar, contract and escalation levels (three
+    queries whatever the number of policies)."""
+    levels = EscalationLevel.objects.select_related("reassign_team", "add_watcher").order_by(
+        "target", "percent"
+    )
+    return (
+        SlaPolicy.objects.select_related("calendar", "contract")
+        .prefetch_related(Prefetch("escalation_levels", queryset=levels))
+        .order_by("position", "id")
+    )
+
+
+def sla_policy_get(pk: int) -> SlaPolicy:
+    """The policy with its calendar, contract and levels. Raises NotFound."""
+    policy = sla_policy_list().filter(pk=pk).first()
+    if policy is None:
+        raise NotFound(_("There is no SLA policy %(id)s.") % {"id": pk}, fields={"id": _("Not found.")})
+    return policy
+
+
+def format_minutes(minutes: int) -> str:
+    """Business minutes for people: "30 minutes", "8 hours", "1 hour 30 minutes"."""
+    hours, rest = divmod(int(minutes), 60)
+    if hours and rest:
+        return _("%(hours)s and %(minutes)s") % {
+            "hours": ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours},
+            "minutes": ngettext("%(n)d minute", "%(n)d minutes", rest) % {"n": rest},
+        }
+    if hours:
+        return ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours}
+    return ngettext("%(n)d minute", "%(n)d minutes", rest) % {"n": rest}
+
+
+def format_minutes_short(minutes: int | None) -> str:
+    """For tables: "30 min", "8 h", "1 h 30 min"; "—" when not promised."""
+    if minutes is None:
+        return "—"
+    hours, rest = divmod(int(minutes), 60)
+    if hours and rest:
+        return _("%(h)d h %(m)d min") % {"h": hours, "m": rest}
+    if hours:
+        return _("%(h)d h") % {"h": hours}
+    return _("%(m)d min") % {"m": rest}
+
+
+def _labels(choices: Any, values: Iterable[str]) -> list[str]:
+    labels = []
+    for value in values:
+        try:
+            labels.append(str(choices(value).label))
+        except ValueError:
+            labels.append(value)
+    return labels
+
+
+def sla_policy_scope(policy: SlaPolicy) -> str:
+    """Which tickets the policy is for: "P1 · Fault · Gold customers · via Phone", or "All tickets"."""
+    parts = [str(value) for value in policy.priorities]
+    parts += _labels(Kind, policy.kinds)
+    if policy.tiers:
+        parts.append(_("%(tiers)s customers") % {"tiers": " / ".join(_labels(Tier, policy.tiers))})
+    if policy.channels:
+        parts.append(_("via %(channels)s") % {"channels": " / ".join(_labels(Channel, policy.channels))})
+    if policy.contract_id is not None and policy.contract is not None:
+        parts.append(_("contract %(number)s") % {"number": policy.contract.number})
+    return " · ".join(parts) if parts else _("All tickets")
+
+
+def sla_policy_summary(policy: SlaPolicy) -> str:
+    """The policy in one sentence: "P1 · Fault · Gold customers: respond within 30 minutes, resolve within
+    8 hours (business time on 全天候 7×24)." Reads nothing when calendar and contract are loaded."""
+    promises = []
+    if policy.first_response_minutes is not None:
+        promises.append(
+            _("respond within %(time)s") % {"time": format_minutes(policy.first_response_minutes)}
+        )
+    if policy.next_response_minutes is not None:
+        promises.append(
+            _("answer each customer message within %(time)s")
+            % {"time": format_minutes(policy.next_response_minutes)}
+        )
+    if policy.resolution_minutes is not None:
+        promises.append(_("resolve within %(time)s") % {"time": format_minutes(policy.resolution_minutes)})
+    if policy.on_site_minutes is not None:
+        promises.append(_("be on site within %(time)s") % {"time": format_minutes(policy.on_site_minutes)})
+    calendar = policy.calendar.name if policy.calendar_id is not None else "?"
+    if not promises:
+        return _("%(scope)s: no promise yet.") % {"scope": sla_policy_scope(policy)}
+    return _("%(scope)s: %(promises)s (business time on %(calendar)s).") % {
+        "scope": sla_policy_scope(policy),
+        "promises": pgettext("list separator", ", ").join(promises),
+        "calendar": calendar,
+    }

@@ -2,7 +2,8 @@
 
 from django.contrib import admin
 
-from pledge.tickets.models import Tag, Ticket, TicketEvent
+from pledge.core.admin import ReadOnlyAdmin
+from pledge.tickets.models import SlaClock, Tag, Ticket, TicketEvent
 
 
 @admin.register(Tag)
@@ -11,7 +12,7 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(ReadOnlyAdmin):
     list_display = (
         "id",
         "subject",
@@ -27,26 +28,18 @@ class TicketAdmin(admin.ModelAdmin):
     search_fields = ("subject",)
     list_select_related = ("organisation", "team", "assignee")
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False
-
 
 @admin.register(TicketEvent)
-class TicketEventAdmin(admin.ModelAdmin):
+class TicketEventAdmin(ReadOnlyAdmin):
     list_display = ("ticket", "kind", "field", "old_value", "new_value", "actor", "created_at")
     list_filter = ("kind",)
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
+@admin.register(SlaClock)
+class SlaClockAdmin(ReadOnlyAdmin):
+    """Read-only: clocks change only through the ticket, calendar and policy services."""
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False
+    list_display = ("ticket", "target", "cycle", "state", "due_at", "achieved_at", "escalated_percent")
+    list_filter = ("state", "target")
+    list_select_related = ("ticket",)
+    raw_id_fields = ("ticket",)

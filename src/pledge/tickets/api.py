@@ -1,5 +1,6 @@
-"""API of tickets: list, create (idempotent), get with timeline, reply, note, transition, assign, update,
-attachment download. Handlers parse, authorise through policies, call selectors and services."""
+"""API of tickets: list, create (idempotent), get with timeline and SLA clocks, reply, note, transition,
+assign, update, record arrival on site, watch, attachment download. Handlers parse, authorise through
+policies, call selectors and services."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pydantic
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse, HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import HeaderEx, P, Query, Router
 from ninja.errors import HttpError
@@ -31,6 +33,7 @@ from pledge.tickets import policies, selectors, services
 from pledge.tickets.choices import Channel, Status
 from pledge.tickets.models import Attachment, Message, Ticket, TicketEvent
 from pledge.tickets.schemas import (
+    ArrivalIn,
     AssignIn,
     IdempotencyKey,
     MessageIn,
@@ -42,8 +45,9 @@ from pledge.tickets.schemas import (
     TicketPage,
     TicketPatch,
     TransitionIn,
+    WatchersOut,
 )
-from pledge.tickets.selectors import TicketFilters
+from pledge.tickets.selectors import ClockView, TicketFilters
 
 router = Router(tags=["tickets"])
 
@@ -127,7 +131,46 @@ def _ticket_out(ticket: Ticket, *, tags: list[str] | None = None) -> dict[str, A
         "first_response_at": ticket.first_response_at,
         "resolved_at": ticket.resolved_at,
         "closed_at": ticket.closed_at,
+        "sla_due_at": ticket.sla_due_at,
+        "on_site_at": ticket.on_site_at,
         "version": ticket.version,
+    }
+
+
+def _clock_out(view: ClockView) -> dict[str, Any]:
+    return {
+        "target": view.target,
+        "cycle": view.cycle,
+        "state": view.state,
+        "due_at": view.due_at,
+        "target_minutes": view.target_minutes,
+        "used_minutes": round(view.used_minutes, 2),
+        "paused_minutes": round(view.paused_minutes, 2),
+        "remaining_minutes": round(view.remaining_minutes, 2),
+        "percent_used": round(view.percent_used, 1),
+        "paused": view.is_paused,
+        "provisional_years": list(view.provisional_years),
+        "achieved_at": view.achieved_at,
+        "met": view.met,
+    }
+
+
+def _sla_out(user: Any, ticket: Ticket) -> dict[str, Any]:
+    """Staff get the policy and the business minutes; customers only the promised and achieved times."""
+    sla = selectors.ticket_clocks(ticket, timezone.now())
+    if not policies.can_view_sla_details(user):
+        return {
+            "clocks": [
+                {"target": v.target, "state": v.state, "due_at": v.due_at, "achieved_at": v.achieved_at}
+                for v in sla.clocks
+            ]
+        }
+    contract = sla.contract
+    return {
+        "policy": _ref(sla.policy),
+        "contract": None if contract is None else {"id": contract.pk, "name": contract.number},
+        "clocks": [_clock_out(view) for view in sla.clocks],
+        "history": [_clock_out(view) for view in sla.history],
     }
 
 
@@ -391,6 +434,10 @@ def ticket_get(request: HttpRequest, ticket_id: QueryId) -> dict[str, Any]:
         "can_reply": policies.can_reply(user, ticket),
         "can_note": policies.can_work_ticket(user, ticket),
         "can_edit": policies.can_work_ticket(user, ticket),
+        "sla": _sla_out(user, ticket),
+        "watchers": [_ref(person) for person in ticket.watchers.order_by("display_name", "username")]
+        if policies.can_view_internal(user)
+        else None,
     }
 
 
@@ -527,3 +574,58 @@ def ticket_update(request: HttpRequest, ticket_id: QueryId, payload: TicketPatch
             tags=payload.tags,
         )
     return _ticket_out(changed)
+
+
+@router.post(
+    "/{ticket_id}/arrival",
+    response={200: TicketOut, **error_responses(400, 403, 404, 409, 422)},
+    summary="Record arrival on site (field visits)",
+)
+def ticket_arrival(request: HttpRequest, ticket_id: QueryId, payload: ArrivalIn) -> dict[str, Any]:
+    """The engineer arrived on site now: achieves the on-site clock. Staff working the ticket only;
+    422 when the ticket is not an open field visit or the arrival was already recorded; a stale
+    `version` is refused with 409."""
+    user = request.user
+    assert isinstance(user, User)
+    ticket = _visible_ticket(request, ticket_id)
+    if not policies.can_record_arrival(user, ticket):
+        raise PermissionDenied(_("You may read %(number)s but not change it.") % {"number": ticket.number})
+    with _request_field_names():
+        changed = services.ticket_record_arrival(actor=user, ticket=ticket, expected_version=payload.version)
+    return _ticket_out(changed)
+
+
+@router.post(
+    "/{ticket_id}/watchers",
+    response={200: WatchersOut, 201: WatchersOut, **error_responses(403, 404, 422)},
+    summary="Watch a ticket (add yourself to its watchers)",
+)
+def ticket_watch(request: HttpRequest, ticket_id: QueryId) -> WithStatus[dict[str, Any]]:
+    """Staff working the ticket add themselves to its watchers, who are told about its escalations:
+    201 when added, 200 when already watching. No request body."""
+    user = request.user
+    assert isinstance(user, User)
+    ticket = _visible_ticket(request, ticket_id)
+    if not policies.can_watch(user, ticket):
+        raise PermissionDenied(_("You may read %(number)s but not watch it.") % {"number": ticket.number})
+    added = services.ticket_add_watcher(actor=user, ticket=ticket, user=user)
+    watchers = [_ref(person) for person in ticket.watchers.order_by("display_name", "username")]
+    return WithStatus(201 if added else 200, {"added": added, "watchers": watchers})
+
+
+@router.delete(
+    "/{ticket_id}/watchers",
+    response={200: WatchersOut, **error_responses(403, 404, 422)},
+    summary="Stop watching a ticket (remove yourself from its watchers)",
+)
+def ticket_unwatch(request: HttpRequest, ticket_id: QueryId) -> dict[str, Any]:
+    """Remove yourself from the ticket's watchers; `added` is false. Answers 200 also when you were not
+    watching. No request body."""
+    user = request.user
+    assert isinstance(user, User)
+    ticket = _visible_ticket(request, ticket_id)
+    if not policies.can_watch(user, ticket):
+        raise PermissionDenied(_("You may read %(number)s but not watch it.") % {"number": ticket.number})
+    services.ticket_remove_watcher(actor=user, ticket=ticket, user=user)
+    watchers = [_ref(person) for person in ticket.watchers.order_by("display_name", "username")]
+    return {"added": False, "watchers": watchers}

@@ -106,7 +106,23 @@ class EventKind(models.TextChoices):
     REPLY = "reply", _("Public reply")
     NOTE = "note", _("Internal note")
     ATTACHMENT = "attachment", _("Attachment added")
+    SLA = "sla", _("SLA clocks changed")
+    ESCALATED = "escalated", _("Escalated")
+    WATCHER = "watcher", _("Watcher added")
+    ON_SITE = "on_site", _("Arrived on site")
 
 
 # Events a customer sees on their status timeline (everything else is internal).
 CUSTOMER_VISIBLE_EVENTS = (EventKind.CREATED, EventKind.STATUS, EventKind.REOPENED, EventKind.REPLY)
+
+
+class ClockState(models.TextChoices):
+    RUNNING = "running", _("Running")
+    PAUSED = "paused", pgettext_lazy("clock", "Paused")
+    ACHIEVED = "achieved", _("Achieved")
+    BREACHED = "breached", _("Breached")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# Clocks that still count towards their due instant (a breached clock keeps counting until achieved).
+LIVE_CLOCK_STATES = (ClockState.RUNNING, ClockState.PAUSED, ClockState.BREACHED)

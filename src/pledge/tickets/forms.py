@@ -22,6 +22,7 @@ QUEUE_VIEWS = (
 )
 QUEUE_SORTS = (
     ("urgency", _("Urgency")),
+    ("sla", _("SLA due")),
     ("newest", _("Newest")),
     ("oldest", _("Oldest")),
     ("updated", _("Recently updated")),
@@ -117,6 +118,10 @@ class TransitionForm(VersionedForm):
     # status the ticket has now, so a stale page gets the stale-version message, not a choice error.
     to_status = forms.ChoiceField(label=_("New status"), choices=Status.choices)
     reason = forms.CharField(label=_("Reason"), max_length=1000, required=False)
+
+
+class ArrivalForm(VersionedForm):
+    """Record the engineer's arrival on site now."""
 
 
 class TeamChoiceForm(forms.Form):

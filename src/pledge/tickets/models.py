@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from pledge.tickets.choices import OPEN_STATUSES, Channel, EventKind, Kind, Priority, Status
+from pledge.tickets.choices import OPEN_STATUSES, Channel, ClockState, EventKind, Kind, Priority, Status
 
 
 class Tag(models.Model):
@@ -96,6 +96,29 @@ class Ticket(models.Model):
         related_name="+",
     )
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="tickets")
+    watchers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("watchers"), blank=True, related_name="watched_tickets"
+    )
+    # The contract that covers the ticket (its asset and kind) when it was created, if any.
+    contract = models.ForeignKey(
+        "customers.Contract",
+        verbose_name=_("contract"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
+    )
+    sla_policy = models.ForeignKey(
+        "standards.SlaPolicy",
+        verbose_name=_("SLA policy"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
+    )
+    # The due instant of the most urgent running clock (None when no clock runs): the queue sorts by it.
+    sla_due_at = models.DateTimeField(_("next SLA due"), null=True, blank=True)
+    on_site_at = models.DateTimeField(_("arrived on site at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"))
     updated_at = models.DateTimeField(_("updated at"))
     first_response_at = models.DateTimeField(_("first response at"), null=True, blank=True)
@@ -123,6 +146,12 @@ class Ticket(models.Model):
             models.Index(fields=["status", "priority", "created_at"], name="ticket_status_prio_idx"),
             models.Index(fields=["created_at"], name="ticket_created_idx"),
             models.Index(fields=["updated_at"], name="ticket_updated_idx"),
+            # The queue sorted by the most urgent SLA clock.
+            models.Index(
+                fields=["sla_due_at", "id"],
+                name="ticket_open_sla_due_idx",
+                condition=models.Q(status__in=OPEN_STATUSES),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -245,3 +274,95 @@ class TicketEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ImmutableEventError("Ticket events are append-only.")
+
+
+class SlaClock(models.Model):
+    """One promise on one ticket (first response, next response, resolution, on-site arrival).
+
+    While the clock runs, the working time it has used at instant t is `worked(anchor_at, t) +
+    offset_minutes` on `calendar`; every pause, resume or recount moves the anchor to that instant and
+    folds the time used so far into `offset_minutes`. So the due instant is
+    `due(anchor_at, target_minutes - offset_minutes)`, computed for a million clocks in one array call
+    when a calendar or policy changes. A paused clock has no due instant. `next_response` clocks repeat:
+    one per customer message awaiting an answer, numbered by `cycle`.
+    """
+
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="clocks", db_index=False
+    )
+    target = models.CharField(_("target"), max_length=20)
+    cycle = models.PositiveIntegerField(_("cycle"), default=0)
+    policy = models.ForeignKey(
+        "standards.SlaPolicy",
+        verbose_name=_("SLA policy"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    calendar = models.ForeignKey(
+        "standards.BusinessCalendar",
+        verbose_name=_("calendar"),
+        db_index=False,  # sla_clock_calendar_idx starts with it
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    target_minutes = models.PositiveIntegerField(_("target (business minutes)"))
+    started_at = models.DateTimeField(_("started at"))
+    anchor_at = models.DateTimeField(_("counted from"))
+    offset_minutes = models.FloatField(_("minutes used before"), default=0)
+    paused_minutes = models.FloatField(_("paused business minutes"), default=0)
+    paused_since = models.DateTimeField(_("paused since"), null=True, blank=True)
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    achieved_at = models.DateTimeField(_("achieved at"), null=True, blank=True)
+    state = models.CharField(
+        _("state"), max_length=12, choices=ClockState.choices, default=ClockState.RUNNING
+    )
+    # Years without holiday data that the due instant was computed over (the deadline is provisional).
+    uncovered_years = models.JSONField(_("years without holiday data"), default=list, blank=True)
+    # The highest escalation level (percent of the target) that has fired, and when the next one is due.
+    escalated_percent = models.PositiveSmallIntegerField(_("escalated at %"), default=0)
+    next_escalation_at = models.DateTimeField(_("next escalation"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        verbose_name = _("SLA clock")
+        verbose_name_plural = _("SLA clocks")
+        ordering = ["ticket", "target", "cycle"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "target", "cycle"], name="sla_clock_unique"),
+        ]
+        indexes = [
+            # The breach sweep: running clocks whose due instant has passed.
+            models.Index(
+                fields=["due_at"],
+                name="sla_clock_running_due_idx",
+                condition=models.Q(state=ClockState.RUNNING),
+            ),
+            # The escalation sweep.
+            models.Index(
+                fields=["next_escalation_at"],
+                name="sla_clock_escalation_idx",
+                condition=models.Q(next_escalation_at__isnull=False),
+            ),
+            # Bulk recompute after a calendar change.
+            models.Index(
+                fields=["calendar", "state"],
+                name="sla_clock_calendar_idx",
+                condition=models.Q(state__in=(ClockState.RUNNING, ClockState.BREACHED)),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.target}#{self.cycle} {self.state}"
+
+    @property
+    def is_paused(self) -> bool:
+        return self.paused_since is not None
+
+    @property
+    def met(self) -> bool | None:
+        """Achieved no later than due (None while not achieved)."""
+        if self.achieved_at is None or self.state == ClockState.CANCELLED:
+            return None
+        return self.state == ClockState.ACHIEVED

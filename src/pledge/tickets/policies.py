@@ -4,7 +4,9 @@
 - agents and team leads see tickets of their teams, tickets assigned to them, and tickets no team
   has taken yet (the triage pool);
 - service managers, QA inspectors and administrators see every ticket;
-- QA inspectors only read: they never reply, note, transition or assign.
+- QA inspectors only read: they never reply, note, transition or assign;
+- staff who work a ticket record an engineer's arrival on site and add themselves as watchers;
+- customers see their tickets' promised times but never the SLA policy, escalations or watchers.
 """
 
 from __future__ import annotations
@@ -60,6 +62,21 @@ def can_view_internal(user: Any) -> bool:
 def can_work_ticket(user: Any, ticket: Any) -> bool:
     """Reply, note, change status, priority, team or assignee as staff."""
     return account_policies.can_work_tickets(user) and can_view_ticket(user, ticket)
+
+
+def can_record_arrival(user: Any, ticket: Any) -> bool:
+    """Record arrival on site (the service refuses tickets that are not open field visits)."""
+    return can_work_ticket(user, ticket)
+
+
+def can_watch(user: Any, ticket: Any) -> bool:
+    """Add oneself to the ticket's watchers."""
+    return can_work_ticket(user, ticket)
+
+
+def can_view_sla_details(user: Any) -> bool:
+    """The policy, calendars, business minutes used and escalations are for staff only."""
+    return account_policies.is_staff_member(user)
 
 
 def can_customer_reply(user: Any, ticket: Any) -> bool:

@@ -1,4 +1,5 @@
-"""API schemas of tickets: list filters, the list item, the detail with its timeline, and the writes."""
+"""API schemas of tickets: list filters, the list item, the detail with its timeline and SLA clocks, and
+the writes (arrival on site and watchers included)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from ninja import Schema
 from pydantic import Field
 
 from pledge.core.schemas import BodyId, Instant, PageQuery, QueryId, Ref, Text, Version
-from pledge.tickets.choices import Channel, EventKind, Kind, Priority, Status
+from pledge.standards.choices import SlaTarget
+from pledge.tickets.choices import Channel, ClockState, EventKind, Kind, Priority, Status
 from pledge.tickets.services import BODY_MAX, SUBJECT_MAX, TAG_MAX
 
 Tag = Annotated[Text, Field(max_length=TAG_MAX)]
@@ -37,7 +39,11 @@ class TicketListQuery(PageQuery):
     )
     created_after: Instant | None = Field(None, description="Created at or after (ISO 8601 with offset).")
     created_before: Instant | None = Field(None, description="Created before (ISO 8601 with offset).")
-    sort: Literal["urgency", "newest", "oldest", "updated"] = "urgency"
+    sort: Literal["urgency", "sla", "newest", "oldest", "updated"] = Field(
+        "urgency",
+        description="urgency: priority, then oldest first; sla: the most urgent running SLA clock first "
+        "(tickets without one last); newest, oldest: by creation; updated: latest change first.",
+    )
 
 
 class TicketOut(Schema):
@@ -59,6 +65,10 @@ class TicketOut(Schema):
     first_response_at: datetime | None
     resolved_at: datetime | None
     closed_at: datetime | None
+    sla_due_at: datetime | None = Field(
+        description="When the most urgent running SLA clock is due; null when no clock runs."
+    )
+    on_site_at: datetime | None = Field(description="When the engineer arrived on site (field visits).")
     version: int = Field(description="Send it back with every change; a stale one is refused with 409.")
 
 
@@ -153,6 +163,50 @@ class AssetRef(Schema):
     serial_number: str
 
 
+class SlaClockOut(Schema):
+    """One SLA clock as staff see it; minutes are business minutes on the clock's calendar."""
+
+    target: SlaTarget
+    cycle: int = Field(description="Next-response clocks repeat: 0, 1, 2 … per customer message.")
+    state: ClockState = Field(
+        description="A running clock whose due instant has passed is already `breached` here."
+    )
+    due_at: datetime | None = Field(description="Null while paused (unless breached) and when finished.")
+    target_minutes: int
+    used_minutes: float
+    paused_minutes: float = Field(description="Time spent paused, including the current pause so far.")
+    remaining_minutes: float = Field(description="Negative: overdue by that many minutes.")
+    percent_used: float
+    paused: bool
+    provisional_years: list[int] = Field(
+        description="Years without holiday data the due instant was computed over: it may still move."
+    )
+    achieved_at: datetime | None
+    met: bool | None = Field(description="Achieved by its due instant; null while not achieved.")
+
+
+class SlaOut(Schema):
+    """The SLA of a ticket as staff see it."""
+
+    policy: Ref | None
+    contract: Ref | None = Field(description="The contract that covers the ticket, by number.")
+    clocks: list[SlaClockOut] = Field(description="The current clock of each target (latest cycle).")
+    history: list[SlaClockOut] = Field(description="Earlier next-response cycles, oldest first.")
+
+
+class CustomerClockOut(Schema):
+    target: SlaTarget
+    state: ClockState
+    due_at: datetime | None
+    achieved_at: datetime | None
+
+
+class CustomerSlaOut(Schema):
+    """The SLA of a ticket as customers see it: the promised times only."""
+
+    clocks: list[CustomerClockOut]
+
+
 class TicketDetailOut(TicketOut):
     description: str
     asset: AssetRef | None
@@ -163,3 +217,18 @@ class TicketDetailOut(TicketOut):
     can_reply: bool
     can_note: bool
     can_edit: bool = Field(description="Change priority, subject, tags, team and assignee.")
+    sla: SlaOut | CustomerSlaOut = Field(
+        union_mode="left_to_right",
+        description="The SLA clocks: staff get the policy and the business minutes; customers only "
+        "the promised and achieved times.",
+    )
+    watchers: list[Ref] | None = Field(description="Staff who watch the ticket; null for customers.")
+
+
+class ArrivalIn(Schema):
+    version: Version
+
+
+class WatchersOut(Schema):
+    added: bool = Field(description="False when you were already watching.")
+    watchers: list[Ref]

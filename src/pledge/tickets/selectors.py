@@ -1,22 +1,33 @@
 """Reads of tickets, always filtered through policies.visible_q. Joins are stated, lists are paginated
-without COUNT(*) so the first page stays fast at millions of tickets."""
+without COUNT(*) so the first page stays fast at millions of tickets. The SLA clocks of a ticket (or of a
+page of tickets) are read as `ClockView`s: what a person needs to see of each promise at one instant."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, OrderBy, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from pledge.core.errors import NotFound
-from pledge.tickets import policies
-from pledge.tickets.choices import CUSTOMER_VISIBLE_EVENTS, OPEN_STATUSES
-from pledge.tickets.models import Attachment, Message, Ticket, TicketEvent, parse_number
+from pledge.customers.models import Contract
+from pledge.lib.businesstime import BusinessTime, BusinessTimeError
+from pledge.standards.choices import SlaTarget
+from pledge.standards.models import SlaPolicy
+from pledge.standards.selectors import Fingerprint, business_time_for, compress_years, holiday_fingerprint
+from pledge.tickets import clocks, policies
+from pledge.tickets.choices import CUSTOMER_VISIBLE_EVENTS, LIVE_CLOCK_STATES, OPEN_STATUSES, ClockState
+from pledge.tickets.models import Attachment, Message, SlaClock, Ticket, TicketEvent, parse_number
 
-SORTS: dict[str, tuple[str, ...]] = {
+SORTS: dict[str, tuple[str | OrderBy, ...]] = {
     "urgency": ("priority", "created_at", "id"),
+    # The most urgent running SLA clock first; tickets without one last. On open tickets this is the
+    # order of ticket_open_sla_due_idx (a B-tree keeps NULLs last when ascending).
+    "sla": (F("sla_due_at").asc(nulls_last=True), "id"),
     "newest": ("-created_at", "-id"),
     "oldest": ("created_at", "id"),
     "updated": ("-updated_at", "-id"),
@@ -129,7 +140,9 @@ def ticket_list_for(
 def ticket_get_for(user: Any, ticket_id: int) -> Ticket:
     """The ticket if `user` may see it; NotFound otherwise (never reveal that it exists)."""
     ticket = (
-        Ticket.objects.select_related("organisation", "contact", "asset", "team", "assignee", "created_by")
+        Ticket.objects.select_related(
+            "organisation", "contact", "asset", "team", "assignee", "created_by", "sla_policy", "contract"
+        )
         .prefetch_related("tags")
         .filter(pk=ticket_id)
         .first()
@@ -184,3 +197,205 @@ def attachment_get_for(user: Any, attachment_id: int) -> Attachment:
     ):
         raise NotFound(_("Attachment not found."))
     return attachment
+
+
+# SLA clocks ------------------------------------------------------------------------------------
+
+# Percent of the target used from which a running clock shows as a warning.
+WARNING_PERCENT = 75
+TARGET_ORDER = {target: index for index, target in enumerate(SlaTarget.values)}
+
+
+@dataclass(frozen=True)
+class ClockView:
+    """One SLA clock as people see it at `at`: business minutes used, paused and left on its calendar.
+
+    `state` is the stored state, except that a running clock whose due instant has passed is shown as
+    breached before the worker's sweep marks it. `remaining_minutes` is negative when overdue (by that
+    much); `paused_minutes` includes the current pause so far."""
+
+    id: int
+    target: str
+    cycle: int
+    state: str
+    due_at: datetime | None
+    started_at: datetime
+    target_minutes: int
+    used_minutes: float
+    paused_minutes: float
+    remaining_minutes: float
+    percent_used: float
+    is_paused: bool
+    paused_since: datetime | None
+    provisional_years: tuple[int, ...]
+    achieved_at: datetime | None
+    met: bool | None
+
+    @property
+    def label(self) -> str:
+        return str(SlaTarget(self.target).label) if self.target in SlaTarget.values else self.target
+
+    @property
+    def is_live(self) -> bool:
+        """Still counting towards its promise (running, paused, or breached but not yet achieved)."""
+        return self.achieved_at is None and self.state in LIVE_CLOCK_STATES
+
+    @property
+    def is_breached(self) -> bool:
+        return self.state == ClockState.BREACHED
+
+    @property
+    def bar_percent(self) -> int:
+        """The share of the target used, for a progress bar: 0 to 100."""
+        return max(0, min(100, round(self.percent_used)))
+
+    @property
+    def level(self) -> str:
+        """How urgent it looks: ok, warning (≥ 75 % used), breached, paused, met or done (finished)."""
+        if self.state == ClockState.ACHIEVED:
+            return "met"
+        if self.state == ClockState.CANCELLED:
+            return "done"
+        if self.is_breached:
+            return "breached"
+        if self.is_paused:
+            return "paused"
+        return "warning" if self.percent_used >= WARNING_PERCENT else "ok"
+
+
+def clock_view(clock: SlaClock, business_time: BusinessTime | None, at: datetime) -> ClockView:
+    """The clock as seen at `at`, timed on `business_time` (its calendar compiled; None when the calendar
+    cannot answer, and then the stored figures are shown as they are)."""
+    used = clock.offset_minutes
+    paused = clock.paused_minutes
+    if business_time is not None:
+        try:
+            used = clocks.used_minutes(clock, business_time, at)
+            if clock.paused_since is not None and clock.achieved_at is None and at > clock.paused_since:
+                paused += business_time.elapsed(clock.paused_since, at)
+        except BusinessTimeError:
+            pass
+    state = clock.state
+    if state == ClockState.RUNNING and clock.due_at is not None and clock.due_at <= at:
+        state = ClockState.BREACHED
+    target = clock.target_minutes
+    return ClockView(
+        id=clock.pk,
+        target=clock.target,
+        cycle=clock.cycle,
+        state=state,
+        due_at=clock.due_at,
+        started_at=clock.started_at,
+        target_minutes=target,
+        used_minutes=used,
+        paused_minutes=paused,
+        remaining_minutes=target - used,
+        percent_used=used * 100.0 / target if target > 0 else (100.0 if used > 0 else 0.0),
+        is_paused=clock.paused_since is not None and clock.achieved_at is None,
+        paused_since=clock.paused_since,
+        provisional_years=tuple(sorted(clock.uncovered_years or ())),
+        achieved_at=clock.achieved_at,
+        met=clock.met,
+    )
+
+
+def _business_times(rows: Iterable[SlaClock]) -> dict[int, BusinessTime | None]:
+    """Each calendar of these clocks compiled (cached per process), asking for the holiday fingerprint
+    once: no query when no calendar uses a holiday set, one small query otherwise."""
+    calendars = {clock.calendar_id: clock.calendar for clock in rows}
+    fingerprint: Fingerprint | None = None
+    if any(calendar.holiday_sets for calendar in calendars.values()):
+        fingerprint = holiday_fingerprint()
+    times: dict[int, BusinessTime | None] = {}
+    for pk, calendar in calendars.items():
+        try:
+            times[pk] = business_time_for(calendar, fingerprint=fingerprint)
+        except (BusinessTimeError, ValueError):
+            times[pk] = None
+    return times
+
+
+def _views(rows: Sequence[SlaClock], at: datetime) -> list[ClockView]:
+    times = _business_times(rows)
+    return [clock_view(clock, times[clock.calendar_id], at) for clock in rows]
+
+
+def _sort_key(view: ClockView) -> tuple[int, int]:
+    return TARGET_ORDER.get(view.target, len(TARGET_ORDER)), view.cycle
+
+
+@dataclass(frozen=True)
+class TicketSla:
+    """A ticket's promises: its policy and contract, the current clock of each target (the latest cycle
+    of next response) and the earlier next-response cycles, oldest first."""
+
+    policy: SlaPolicy | None
+    contract: Contract | None
+    clocks: list[ClockView]
+    history: list[ClockView]
+
+    @property
+    def provisional_years(self) -> tuple[int, ...]:
+        years = {year for view in self.clocks if view.is_live for year in view.provisional_years}
+        return tuple(sorted(years))
+
+    @property
+    def provisional_label(self) -> str:
+        """The years without holiday data, compressed: "2027" or "2027–2028"."""
+        return compress_years(self.provisional_years)
+
+
+def ticket_clocks(ticket: Ticket, at: datetime) -> TicketSla:
+    """The SLA of one ticket at `at`. Queries: its clocks with their calendars, and the holiday
+    fingerprint when a calendar uses a holiday set (the policy and contract come with the ticket when
+    ticket_get_for loaded it)."""
+    rows = list(SlaClock.objects.filter(ticket_id=ticket.pk).select_related("calendar"))
+    views = sorted(_views(rows, at), key=_sort_key)
+    latest: dict[str, ClockView] = {}
+    for view in views:
+        latest[view.target] = view  # the highest cycle wins
+    current = sorted(latest.values(), key=_sort_key)
+    history = [view for view in views if latest[view.target] is not view]
+    policy = ticket.sla_policy if ticket.sla_policy_id else None
+    contract = ticket.contract if ticket.contract_id else None
+    return TicketSla(policy=policy, contract=contract, clocks=current, history=history)
+
+
+def most_urgent(views: Iterable[ClockView]) -> ClockView | None:
+    """The clock a queue shows for a ticket: the live one due first (breached clocks are due in the
+    past); when every live clock is paused, the paused one with the least time left."""
+    live = [view for view in views if view.is_live]
+    counting = [view for view in live if not view.is_paused and view.due_at is not None]
+    if counting:
+        return min(counting, key=lambda view: (view.due_at, _sort_key(view)))
+    if live:
+        return min(live, key=lambda view: (view.remaining_minutes, _sort_key(view)))
+    return None
+
+
+def live_clocks_for(tickets: Sequence[Ticket], at: datetime) -> dict[int, list[ClockView]]:
+    """The live clocks of a page of tickets, by ticket id: one query for the clocks with their
+    calendars (none when no ticket on the page has a policy) plus at most one for the holiday
+    fingerprint, whatever the number of tickets. A ticket has at most one live clock per target."""
+    ids = [ticket.pk for ticket in tickets if ticket.sla_policy_id is not None or ticket.sla_due_at]
+    if not ids:
+        return {}
+    rows = list(
+        SlaClock.objects.filter(ticket_id__in=ids, state__in=LIVE_CLOCK_STATES, achieved_at__isnull=True)
+        .select_related("calendar")
+        .order_by("ticket_id", "target", "cycle")
+    )
+    by_ticket: dict[int, list[ClockView]] = defaultdict(list)
+    for clock, view in zip(rows, _views(rows, at), strict=True):
+        by_ticket[clock.ticket_id].append(view)
+    return dict(by_ticket)
+
+
+def urgent_clocks_for(tickets: Sequence[Ticket], at: datetime) -> dict[int, ClockView]:
+    """The most urgent live clock of each ticket of a page (see `most_urgent`), by ticket id."""
+    result: dict[int, ClockView] = {}
+    for ticket_id, views in live_clocks_for(tickets, at).items():
+        view = most_urgent(views)
+        if view is not None:
+            result[ticket_id] = view
+    return result

@@ -27,7 +27,7 @@ from pledge.core.models import IdempotencyKey
 from pledge.core.uploads import CheckedUpload, UploadLike, check_uploads
 from pledge.customers.models import Asset, Contact, Organisation
 from pledge.customers.policies import customer_organisation_id
-from pledge.tickets import tasks
+from pledge.tickets import clocks, tasks
 from pledge.tickets.choices import (
     CUSTOMER_TRANSITIONS,
     TRANSITIONS,
@@ -257,7 +257,7 @@ def ticket_create(
     now = at or timezone.now()
     try:
         with transaction.atomic():
-            ticket = Ticket.objects.create(
+            ticket = Ticket(
                 kind=kind,
                 channel=channel,
                 priority=priority,
@@ -273,6 +273,9 @@ def ticket_create(
                 created_at=now,
                 updated_at=now,
             )
+            planned = clocks.plan(ticket, now)
+            ticket.save(force_insert=True)
+            clocks.store(planned)
             if tag_names:
                 ticket.tags.set(_tag_objects(tag_names))
             _store_attachments(ticket, None, files)
@@ -351,6 +354,7 @@ def _add_message(
     ]
     changed: list[str] = ["updated_at"]
     if not internal:
+        old_status = ticket.status
         new_status = _status_after_reply(ticket, from_customer)
         if new_status is not None:
             kind = EventKind.REOPENED if ticket.status == Status.RESOLVED else EventKind.STATUS
@@ -364,6 +368,9 @@ def _add_message(
         if not from_customer and ticket.first_response_at is None:
             ticket.first_response_at = now
             changed.append("first_response_at")
+        clocks.on_status(ticket, old=old_status, new=ticket.status, at=now)
+        clocks.on_public_reply(ticket, from_customer=from_customer, at=now)
+        changed.append("sla_due_at")
     ticket.updated_at = now
     ticket.save(update_fields=changed)
     TicketEvent.objects.bulk_create(events)
@@ -465,7 +472,8 @@ def ticket_transition(
         changed.append("resolved_at")
     locked.version += 1
     locked.updated_at = now
-    locked.save(update_fields=changed)
+    clocks.on_status(locked, old=old, new=to_status, at=now)
+    locked.save(update_fields=[*changed, "sla_due_at"])
     TicketEvent.objects.create(
         ticket=locked,
         actor=actor,
@@ -588,6 +596,9 @@ def ticket_update(
             )
     if not events:
         return locked
+    if "priority" in changed:
+        events.extend(_reapply_sla(locked, actor, now, rematch=True))
+        changed += ["sla_policy", "sla_due_at"]
     locked.version += 1
     locked.updated_at = now
     locked.save(update_fields=[*changed, "version", "updated_at"])
@@ -595,6 +606,114 @@ def ticket_update(
     return locked
 
 
+def _reapply_sla(ticket: Ticket, actor: User | None, at: datetime, *, rematch: bool) -> list[TicketEvent]:
+    """Re-match the policy and bring the clocks in line; one SLA event when anything changed."""
+    old_policy, changes = clocks.reapply(ticket, at, rematch=rematch)
+    if not changes and old_policy == ticket.sla_policy:
+        return []
+    return [
+        _event(
+            ticket,
+            actor,
+            EventKind.SLA,
+            at,
+            field="sla_policy",
+            old=str(old_policy or ""),
+            new=str(ticket.sla_policy or ""),
+            data=clocks.change_event_data(
+                changes,
+                old_policy=old_policy.pk if old_policy else None,
+                new_policy=ticket.sla_policy_id,
+            ),
+        )
+    ]
+
+
+@transaction.atomic
+def ticket_record_arrival(
+    *, actor: User, ticket: Ticket, expected_version: int | None, at: datetime | None = None
+) -> Ticket:
+    """An engineer records arriving on site for a field visit (achieves the on-site clock).
+
+    Raises ValidationFailed for a ticket that is not an open field visit or already has an arrival."""
+    locked = _lock(ticket.pk, expected_version)
+    if locked.kind != Kind.FIELD_VISIT:
+        raise ValidationFailed(
+            _("Only field visits record an arrival on site."), fields={"kind": _("Not a field visit.")}
+        )
+    if locked.on_site_at is not None:
+        raise ValidationFailed(
+            _("The arrival on site was already recorded."), fields={"on_site_at": _("Already recorded.")}
+        )
+    if not locked.is_open:
+        raise ValidationFailed(
+            _("%(number)s is not open.") % {"number": locked.number}, fields={"status": _("Not open.")}
+        )
+    now = at or timezone.now()
+    locked.on_site_at = now
+    clocks.on_arrival(locked, now)
+    locked.version += 1
+    locked.updated_at = now
+    locked.save(update_fields=["on_site_at", "sla_due_at", "version", "updated_at"])
+    TicketEvent.objects.create(
+        ticket=locked,
+        actor=actor,
+        kind=EventKind.ON_SITE,
+        field="on_site_at",
+        new_value=now.isoformat(),
+        created_at=now,
+    )
+    return locked
+
+
+@transaction.atomic
+def ticket_add_watcher(*, actor: User | None, ticket: Ticket, user: User, at: datetime | None = None) -> bool:
+    """Add a staff member to the ticket's watchers (they get its notifications); False if already watching.
+
+    Raises ValidationFailed for a user who is not active staff."""
+    if not user.is_active or not account_policies.is_staff_member(user):
+        raise ValidationFailed(
+            _("%(user)s cannot watch tickets.") % {"user": user}, fields={"user": _("Not active staff.")}
+        )
+    locked = _lock(ticket.pk, None)
+    if locked.watchers.filter(pk=user.pk).exists():
+        return False
+    now = at or timezone.now()
+    locked.watchers.add(user)
+    TicketEvent.objects.create(
+        ticket=locked,
+        actor=actor,
+        kind=EventKind.WATCHER,
+        field="watchers",
+        new_value=str(user),
+        data={"user_id": user.pk},
+        created_at=now,
+    )
+    return True
+
+
 def organisation_for_customer(actor: User) -> Organisation | None:
     org_id = customer_organisation_id(actor)
     return Organisation.objects.filter(pk=org_id).first() if org_id else None
+
+
+@transaction.atomic
+def ticket_remove_watcher(
+    *, actor: User | None, ticket: Ticket, user: User, at: datetime | None = None
+) -> bool:
+    """Take a user off the ticket's watchers; False if they were not watching."""
+    locked = _lock(ticket.pk, None)
+    if not locked.watchers.filter(pk=user.pk).exists():
+        return False
+    now = at or timezone.now()
+    locked.watchers.remove(user)
+    TicketEvent.objects.create(
+        ticket=locked,
+        actor=actor,
+        kind=EventKind.WATCHER,
+        field="watchers",
+        old_value=str(user),
+        data={"user_id": user.pk, "removed": True},
+        created_at=now,
+    )
+    return True

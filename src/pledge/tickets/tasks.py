@@ -107,3 +107,23 @@ def notify_ticket_assigned(ticket_id: int) -> None:
             % {"number": ticket.number, "subject": ticket.subject},
             _("%(number)s has been assigned to you.") % {"number": ticket.number},
         )
+
+
+@task()
+def notify_escalation(notification_id: int) -> None:
+    """Email an escalation notice to its user (the in-app notice already exists)."""
+    from pledge.accounts.models import Notification
+
+    notification = Notification.objects.select_related("user", "ticket").filter(pk=notification_id).first()
+    if notification is None or not notification.user.email:
+        return
+    user = notification.user
+    lang = user.language or settings.LANGUAGE_CODE
+    with translation.override(lang):
+        body = notification.body
+        if notification.ticket is not None:
+            body = _("%(number)s “%(subject)s” needs attention.") % {
+                "number": notification.ticket.number,
+                "subject": notification.ticket.subject,
+            }
+        _send(user.email, lang, notification.title, body)

@@ -1,4 +1,5 @@
-"""Agent workspace: the queue, the ticket page and the ticket's htmx actions."""
+"""Agent workspace: the queue, the ticket page and the ticket's htmx actions (arrival on site and
+watching included)."""
 
 from django.urls import path
 
@@ -14,5 +15,8 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/assignees/", views.assignee_options, name="assignee_options"),
     path("tickets/<int:ticket_id>/priority/", views.ticket_priority, name="priority"),
     path("tickets/<int:ticket_id>/tags/", views.ticket_tags, name="tags"),
+    path("tickets/<int:ticket_id>/arrival/", views.ticket_arrival, name="arrival"),
+    path("tickets/<int:ticket_id>/watchers/", views.ticket_watch, name="watch"),
+    path("tickets/<int:ticket_id>/watchers/remove/", views.ticket_unwatch, name="unwatch"),
     path("attachments/<int:attachment_id>/", views.attachment_download, name="attachment"),
 ]

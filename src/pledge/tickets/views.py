@@ -2,7 +2,9 @@
 
 Every page works without JavaScript (plain GET forms, POST then redirect with a flash message). With
 htmx, the same URLs answer with the partial that changed (`{% partialdef %}` in the templates):
-the queue's table, or the ticket's composer / controls panel plus out-of-band timeline and header.
+the queue's table, or the ticket's composer / controls panel / SLA panel / watchers plus out-of-band
+timeline, header and the other panels whose content the change moved (the SLA clocks follow every
+status change and public reply; the version in every form follows every change).
 """
 
 from __future__ import annotations
@@ -27,12 +29,15 @@ from pledge.accounts.models import User
 from pledge.accounts.selectors import active_teams, assignable_users
 from pledge.core.errors import Conflict, DomainError, NotFound
 from pledge.core.htmx import wants_partial
+from pledge.standards import policies as standards_policies
+from pledge.standards import selectors as standards_selectors
 from pledge.tickets import policies, selectors, services
 from pledge.tickets.choices import Channel, Kind, Priority, Status
 from pledge.tickets.forms import (
     PAGE_SIZES,
     QUEUE_SORTS,
     QUEUE_VIEWS,
+    ArrivalForm,
     AssignForm,
     ComposeForm,
     PriorityForm,
@@ -90,8 +95,10 @@ def queue(request: HttpRequest) -> HttpResponse:
         page=values["page"],
         page_size=values["page_size"],
     )
+    urgent = selectors.urgent_clocks_for(page.items, timezone.now())
     context = {
         "page": page,
+        "rows": [(ticket, urgent.get(ticket.pk)) for ticket in page.items],
         "queue_url": reverse("tickets:queue"),
         "values": values,
         "views": QUEUE_VIEWS,
@@ -105,7 +112,12 @@ def queue(request: HttpRequest) -> HttpResponse:
             values["q"] or values["status"] or values["priority"] or values["kind"] or values["team"]
         ),
     }
-    name = "tickets/queue.html#queue_htmx" if wants_partial(request) else "tickets/queue.html"
+    partial = wants_partial(request)
+    if not partial and standards_policies.can_manage_calendars(user):
+        # Managers see on their home page when a calendar's holiday data runs out.
+        context["holiday_gaps"] = standards_selectors.holiday_data_gaps()
+        context["can_manage_calendars"] = True
+    name = "tickets/queue.html#queue_htmx" if partial else "tickets/queue.html"
     response = render(request, name, context)
     patch_vary_headers(response, ("HX-Request",))
     return response
@@ -118,7 +130,7 @@ def _ticket_context(
     user: User,
     ticket: Ticket,
     *,
-    parts: tuple[str, ...] = ("header", "timeline", "controls", "composer", "side"),
+    parts: tuple[str, ...] = ("header", "timeline", "controls", "composer", "sla", "watchers", "side"),
     version: int | None = None,
     compose: ComposeForm | None = None,
     **extra: Any,
@@ -126,6 +138,20 @@ def _ticket_context(
     """The context of the ticket page, or of only the parts a partial response renders."""
     can_work = policies.can_work_ticket(user, ticket)
     context: dict[str, Any] = {"ticket": ticket, "can_work": can_work, **extra}
+    if "sla" in parts:
+        context["sla"] = selectors.ticket_clocks(ticket, timezone.now())
+        context["offer_arrival"] = (
+            policies.can_record_arrival(user, ticket)
+            and ticket.kind == Kind.FIELD_VISIT
+            and ticket.on_site_at is None
+            and ticket.is_open
+        )
+        context.setdefault("sla_version", ticket.version)
+    if "watchers" in parts:
+        watchers = list(ticket.watchers.order_by("display_name", "username"))
+        context["watchers"] = watchers
+        context["is_watching"] = any(person.pk == user.pk for person in watchers)
+        context["can_watch"] = policies.can_watch(user, ticket)
     if "timeline" in parts:
         context["timeline"] = selectors.ticket_timeline(ticket, include_internal=True)
         context["creation_attachments"] = selectors.ticket_creation_attachments(ticket)
@@ -217,7 +243,10 @@ def ticket_compose(request: HttpRequest, ticket_id: int) -> HttpResponse:
                 messages.success(request, notice)
                 return redirect("tickets:detail", ticket_id=ticket_id)
             context = _ticket_context(
-                user, fresh, parts=("header", "timeline", "controls", "composer"), compose_notice=notice
+                user,
+                fresh,
+                parts=("header", "timeline", "controls", "composer", "sla"),
+                compose_notice=notice,
             )
             return render(request, f"{DETAIL}#compose_response", context)
     if files:
@@ -258,7 +287,7 @@ def _control(
                 messages.success(request, notice)
                 return redirect("tickets:detail", ticket_id=ticket_id)
             context = _ticket_context(
-                user, fresh, parts=("header", "timeline", "controls"), controls_notice=notice
+                user, fresh, parts=("header", "timeline", "controls", "sla"), controls_notice=notice
             )
             return render(request, f"{DETAIL}#control_response", context)
     else:
@@ -331,6 +360,91 @@ def ticket_tags(request: HttpRequest, ticket_id: int) -> HttpResponse:
         return _("Tags saved.")
 
     return _control(request, ticket_id, "tags", TagsForm(request.POST), change)
+
+
+@login_required
+@require_POST
+def ticket_arrival(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Record that the engineer arrived on site now (field visits): achieves the on-site clock. Answers
+    with the SLA panel plus out-of-band timeline, header and controls (the version moved)."""
+    user, ticket = _workable_ticket(request, ticket_id)
+    if not policies.can_record_arrival(user, ticket):
+        raise PermissionDenied(_("You may not record an arrival on this ticket."))
+    form = ArrivalForm(request.POST)
+    posted_version = form.data.get("version", "")
+    conflict = error = ""
+    if form.is_valid():
+        try:
+            services.ticket_record_arrival(
+                actor=user, ticket=ticket, expected_version=form.cleaned_data["version"]
+            )
+        except Conflict as exc:
+            conflict = exc.message
+        except DomainError as exc:
+            error = exc.message
+        else:
+            notice = _("Arrival on site recorded.")
+            fresh = _after_change(request, user, ticket_id, notice)
+            if isinstance(fresh, HttpResponse):
+                return fresh
+            if not wants_partial(request):
+                messages.success(request, notice)
+                return redirect("tickets:detail", ticket_id=ticket_id)
+            context = _ticket_context(
+                user, fresh, parts=("header", "timeline", "controls", "sla"), sla_notice=notice
+            )
+            return render(request, f"{DETAIL}#sla_response", context)
+    else:
+        error = " ".join(str(message) for field in form.errors.values() for message in field)
+    if not wants_partial(request):
+        messages.error(request, conflict or error)
+        return redirect("tickets:detail", ticket_id=ticket_id)
+    context = _ticket_context(
+        user,
+        ticket,
+        parts=("sla",),
+        sla_conflict=conflict,
+        sla_error=error,
+        sla_version=int(posted_version) if str(posted_version).isdigit() else ticket.version,
+    )
+    return render(request, f"{DETAIL}#sla_panel", context, status=409 if conflict else 422)
+
+
+@login_required
+@require_POST
+def ticket_watch(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Add the signed-in staff member to the ticket's watchers (they get its escalation notices)."""
+    user, ticket = _workable_ticket(request, ticket_id)
+    if not policies.can_watch(user, ticket):
+        raise PermissionDenied(_("You may not watch this ticket."))
+    try:
+        added = services.ticket_add_watcher(actor=user, ticket=ticket, user=user)
+    except DomainError as exc:
+        if not wants_partial(request):
+            messages.error(request, exc.message)
+            return redirect("tickets:detail", ticket_id=ticket_id)
+        context = _ticket_context(user, ticket, parts=("watchers",), watchers_error=exc.message)
+        return render(request, f"{DETAIL}#watchers", context, status=422)
+    notice = _("You are watching this ticket.") if added else _("You were already watching this ticket.")
+    if not wants_partial(request):
+        messages.success(request, notice)
+        return redirect("tickets:detail", ticket_id=ticket_id)
+    context = _ticket_context(user, ticket, parts=("timeline", "watchers"), watchers_notice=notice)
+    return render(request, f"{DETAIL}#watchers_response", context)
+
+
+@login_required
+@require_POST
+def ticket_unwatch(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Take the signed-in staff member off the ticket's watchers."""
+    user, ticket = _workable_ticket(request, ticket_id)
+    removed = services.ticket_remove_watcher(actor=user, ticket=ticket, user=user)
+    notice = _("You no longer watch this ticket.") if removed else _("You were not watching this ticket.")
+    if not wants_partial(request):
+        messages.success(request, notice)
+        return redirect("tickets:detail", ticket_id=ticket_id)
+    context = _ticket_context(user, ticket, parts=("timeline", "watchers"), watchers_notice=notice)
+    return render(request, f"{DETAIL}#watchers_response", context)
 
 
 @login_required

@@ -1,4 +1,5 @@
-"""Template filters of the agent workspace: status and priority badges, labels of stored choice values."""
+"""Template filters of the agent workspace: status and priority badges, labels of stored choice values,
+SLA clocks (time left, state badges) and the details of SLA events."""
 
 from __future__ import annotations
 
@@ -8,9 +9,21 @@ from typing import Any
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 
-from pledge.tickets.choices import PRIORITY_COLOURS, STATUS_COLOURS, Channel, Kind, Priority, Status
+from pledge.standards.choices import SlaTarget
+from pledge.tickets.choices import (
+    PRIORITY_COLOURS,
+    STATUS_COLOURS,
+    Channel,
+    ClockState,
+    Kind,
+    Priority,
+    Status,
+)
+from pledge.tickets.selectors import ClockView
 
 register = template.Library()
 
@@ -70,3 +83,153 @@ def compact_time(value: datetime | None) -> str:
     if local.year == timezone.localtime().year:
         return local.strftime("%m-%d %H:%M")
     return local.strftime("%Y-%m-%d")
+
+
+# SLA clocks ------------------------------------------------------------------------------------
+
+LEVEL_COLOURS = {
+    "ok": "green",
+    "warning": "orange",
+    "breached": "red",
+    "paused": "grey",
+    "met": "green",
+    "done": "grey",
+}
+
+
+@register.filter
+def target_label(value: str) -> str:
+    return _label(SlaTarget, value)
+
+
+@register.filter
+def clock_state_label(value: str) -> str:
+    return _label(ClockState, value)
+
+
+@register.filter
+def business_duration(minutes: float | None) -> str:
+    """Business minutes, short, to the nearest minute (a part of one counts as one): "35 m", "1 h 20 m",
+    "26 h" ("—" for None). The sign is the caller's to say ("left", "overdue")."""
+    if minutes is None:
+        return "—"
+    amount = abs(float(minutes))
+    whole = max(1, round(amount)) if amount > 0 else 0
+    hours, rest = divmod(whole, 60)
+    if hours and rest:
+        return _("%(h)d h %(m)d m") % {"h": hours, "m": rest}
+    if hours:
+        return _("%(h)d h") % {"h": hours}
+    return _("%(m)d m") % {"m": rest}
+
+
+@register.filter
+def clock_remaining(view: ClockView | None) -> str:
+    """ "1 h 20 m left", "overdue 35 m", "paused", "met" or "missed"."""
+    if view is None:
+        return ""
+    if view.state == ClockState.ACHIEVED:
+        return pgettext("sla clock", "met")
+    if view.state == ClockState.CANCELLED:
+        return pgettext("sla clock", "cancelled")
+    if view.achieved_at is not None:  # achieved late
+        return pgettext("sla clock", "missed")
+    if view.is_paused and view.remaining_minutes > 0:
+        return pgettext("sla clock", "paused")
+    if view.remaining_minutes <= 0 or view.is_breached:
+        return _("overdue %(time)s") % {"time": business_duration(min(view.remaining_minutes, 0))}
+    return _("%(time)s left") % {"time": business_duration(view.remaining_minutes)}
+
+
+@register.filter
+def clock_remaining_detail(view: ClockView | None) -> str:
+    """The SLA panel's "remaining": like `clock_remaining`, but a paused clock says how much is left."""
+    if view is not None and view.is_paused and view.remaining_minutes > 0:
+        return _("%(time)s left (paused)") % {"time": business_duration(view.remaining_minutes)}
+    return clock_remaining(view)
+
+
+@register.filter
+def clock_colour(view: ClockView | None) -> str:
+    return LEVEL_COLOURS.get(view.level, "grey") if view is not None else "grey"
+
+
+@register.filter
+def clock_badge(view: ClockView) -> SafeString:
+    """The clock's state as a badge coloured by urgency (a running clock past 75 % is orange)."""
+    return format_html(
+        '<span class="badge badge-{} sla-state" data-state="{}">{}</span>',
+        clock_colour(view),
+        view.state,
+        _label(ClockState, view.state),
+    )
+
+
+@register.filter
+def clock_chip(view: ClockView | None) -> SafeString:
+    """The queue's cell: time left (coloured by urgency) and the target it is for."""
+    if view is None:
+        return mark_safe('<span class="muted">—</span>')
+    return format_html(
+        '<span class="badge badge-{} sla-chip sla-{}">{}</span> <span class="sla-target">{}</span>',
+        clock_colour(view),
+        view.level,
+        clock_remaining(view),
+        view.label,
+    )
+
+
+def _instant(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if timezone.is_aware(moment) else None
+
+
+@register.filter
+def sla_changes(data: Any) -> list[dict[str, Any]]:
+    """The clocks an SLA event moved, from its stored details: target label, old and new due instants
+    (aware, so `|date` shows them in the viewer's zone) and old and new targets in minutes."""
+    if not isinstance(data, dict):
+        return []
+    changes = []
+    for item in data.get("clocks") or ():
+        if not isinstance(item, dict):
+            continue
+        changes.append(
+            {
+                "label": _label(SlaTarget, str(item.get("target", ""))),
+                "old_due": _instant(item.get("old_due")),
+                "new_due": _instant(item.get("new_due")),
+                "old_minutes": item.get("old_minutes"),
+                "new_minutes": item.get("new_minutes"),
+            }
+        )
+    return changes
+
+
+@register.filter
+def iso_instant(value: Any) -> datetime | None:
+    """An ISO 8601 instant stored in an event's details, as an aware datetime (None if unreadable)."""
+    return _instant(value)
+
+
+ESCALATION_ACTIONS = {
+    "raise_priority": gettext_lazy("priority raised"),
+    "reassign": gettext_lazy("handed to another team"),
+    "add_watcher": gettext_lazy("watcher added"),
+    "notify": gettext_lazy("people notified"),
+}
+
+
+@register.filter
+def escalation_actions(data: Any) -> str:
+    """What an escalation level did, in words: "priority raised, people notified"."""
+    if not isinstance(data, dict):
+        return ""
+    actions = data.get("actions") or ()
+    words = [str(ESCALATION_ACTIONS[action]) for action in actions if action in ESCALATION_ACTIONS]
+    return pgettext("list separator", ", ").join(words)
