@@ -13,12 +13,13 @@ from django.core import mail
 from django.db.models import Count
 
 from pledge.accounts.choices import Role, TeamKind
-from pledge.accounts.models import Team, TeamMembership, User
+from pledge.accounts.models import Notification, Team, TeamMembership, User
 from pledge.customers.models import Asset, Contact, Contract, Organisation
 from pledge.demo import data
 from pledge.demo.loader import DemoRefused, load_demo
+from pledge.standards.models import EscalationLevel, SlaPolicy
 from pledge.tickets.choices import OPEN_STATUSES, EventKind, Kind, Status
-from pledge.tickets.models import Message, Ticket, TicketEvent
+from pledge.tickets.models import Message, SlaClock, Ticket, TicketEvent
 
 # A Wednesday afternoon in Shanghai, so the open tail of the queue is the same on every run.
 NOW = datetime(2026, 11, 18, 7, 0, tzinfo=UTC)
@@ -39,6 +40,10 @@ def _counts() -> dict[str, int]:
             Ticket,
             TicketEvent,
             Message,
+            SlaPolicy,
+            EscalationLevel,
+            SlaClock,
+            Notification,
         )
     }
 

@@ -436,6 +436,182 @@ CONTRACT_COVERAGE: dict[str, ZhEn] = {
 STANDARD_COVERED_KINDS = (Kind.FAULT, Kind.FIELD_VISIT)
 
 
+# --- SLA policies -----------------------------------------------------------------------------------
+#
+# What the service desk promises, and when it escalates. The loader creates the policies through
+# standards.services before any ticket, in this order (a contract's own policy is tried before the
+# general ones, whatever its place). Targets are business minutes on the policy's calendar: cn-office
+# has 8 working hours a day (09:00–12:00, 13:00–18:00, Mon–Fri, statutory holidays off), 24x7 has 24,
+# night-shift 8 (22:00–06:00, Mon–Fri nights).
+#
+# The night-shift customer: Changzhou Greenfield cuts its solar frames at night on the off-peak power
+# tariff (谷电), so a breakdown there costs production only between 22:00 and 06:00. Its contract
+# therefore has its own policy on the night-shift calendar: the clocks count the customer's production
+# hours, the night hotline answers within 30 minutes of them, and a repair done during the day costs
+# no production time at all. P1 faults are not in it — they fall through to the P1 24×7 policy, like
+# everybody's (a contract's policy wins only where its conditions hold).
+#
+# The full-service contract is Hefei Newpower's (platinum, the most equipment and the most tickets):
+# its P1 and P2 faults run on a tighter 24×7 policy than the general P1 one, and the desk handles them
+# around the clock (the stories treat them as urgent).
+#
+# Pause statuses: by default the clocks stand still while the ticket waits on the customer or on parts.
+# On the 24×7 policies a part on its way does not stop the clock — a line that is down is still down —
+# so they pause only while waiting on the customer.
+
+FULL_SERVICE_CUSTOMER = "Hefei Newpower Battery Systems Ltd."
+NIGHT_SHIFT_CUSTOMER = "Changzhou Greenfield Solar Components Co."
+# The team the P1 policy hands a ticket to at 150 % of its resolution target.
+ESCALATION_TEAM = TECH
+HOUR = 60
+WORKING_DAY = 8 * HOUR  # on cn-office and night-shift
+ASSIGNEE, TEAM_LEAD, SERVICE_MANAGERS = "assignee", "team_lead", "service_managers"
+WAITING_CUSTOMER_ONLY = ("waiting_customer",)
+
+
+@dataclass(frozen=True)
+class LevelSpec:
+    target: str  # first_response, next_response, resolution, on_site
+    percent: int
+    notify: tuple[str, ...] = ()
+    raise_priority: bool = False
+    reassign_team: str = ""  # a team key (TEAMS)
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    name: str
+    description: str
+    calendar: str  # a built-in calendar's code
+    first_response: int | None = None
+    next_response: int | None = None
+    resolution: int | None = None
+    on_site: int | None = None
+    contract_of: str = ""  # the organisation whose contract owns the policy
+    kinds: tuple[str, ...] = ()
+    priorities: tuple[str, ...] = ()
+    pause_statuses: tuple[str, ...] | None = None  # None: waiting on customer and on parts
+    levels: tuple[LevelSpec, ...] = ()
+
+
+SLA_POLICIES = (
+    PolicySpec(
+        "合肥新能 全包合同 P1/P2 故障 · 7×24 / Newpower full-service contract: P1/P2 faults 24×7",
+        "全包服务合同：P1、P2 故障都全天候计时，15 分钟响应，8 小时修复，备件在途也照常计时。"
+        " / The full-service contract: P1 and P2 faults alike are timed around the clock, answered "
+        "within 15 minutes and fixed within 8 hours; the clock keeps running while a part is on its way.",
+        "24x7",
+        first_response=15,
+        next_response=30,
+        resolution=8 * HOUR,
+        contract_of=FULL_SERVICE_CUSTOMER,
+        kinds=(Kind.FAULT,),
+        priorities=(Priority.P1, Priority.P2),
+        pause_statuses=WAITING_CUSTOMER_ONLY,
+        levels=(
+            LevelSpec("first_response", 100, (TEAM_LEAD,)),
+            LevelSpec("resolution", 100, (TEAM_LEAD, SERVICE_MANAGERS)),
+        ),
+    ),
+    PolicySpec(
+        "常州绿野 谷电夜班生产 · 夜班日历 / Greenfield night production · night-shift calendar",
+        "客户利用谷电夜间生产（22:00–06:00），时钟只在其生产时间内计时：生产时间 30 分钟内响应，两个夜班内"
+        "到场，五个夜班内修复。P1 故障仍按 P1 7×24 政策。"
+        " / The customer produces at night on the off-peak tariff (22:00–06:00), so the clocks count only "
+        "its production hours: answered within 30 of them, on site within two night shifts, fixed within "
+        "five. P1 faults still follow the P1 24×7 policy.",
+        "night-shift",
+        first_response=30,
+        next_response=HOUR,
+        resolution=5 * WORKING_DAY,
+        on_site=2 * WORKING_DAY,
+        contract_of=NIGHT_SHIFT_CUSTOMER,
+        kinds=(Kind.FAULT, Kind.FIELD_VISIT),
+        priorities=(Priority.P2, Priority.P3, Priority.P4),
+        levels=(LevelSpec("resolution", 100, (TEAM_LEAD,)),),
+    ),
+    PolicySpec(
+        "P1 故障 · 7×24 / P1 faults 24×7",
+        "设备停机的 P1 故障全天候计时：30 分钟响应，8 小时修复；等备件不停表（停线就是停线）。"
+        " / Machine-down P1 faults, timed around the clock: answered within 30 minutes, fixed within "
+        "8 hours; waiting on parts does not stop the clock (a down line is still down).",
+        "24x7",
+        first_response=30,
+        next_response=HOUR,
+        resolution=8 * HOUR,
+        # The promise as the contracts word it. Pledge times on-site arrival only on field visits, so
+        # on this faults-only policy it starts no clock: the engineer's visit shows in the resolution.
+        on_site=4 * HOUR,
+        kinds=(Kind.FAULT,),
+        priorities=(Priority.P1,),
+        pause_statuses=WAITING_CUSTOMER_ONLY,
+        levels=(
+            LevelSpec("first_response", 100, (TEAM_LEAD,)),
+            LevelSpec("resolution", 75, (ASSIGNEE,)),
+            LevelSpec("resolution", 100, (TEAM_LEAD,)),
+            LevelSpec("resolution", 150, (SERVICE_MANAGERS,), reassign_team=ESCALATION_TEAM),
+        ),
+    ),
+    # P2 faults have their own policy, tighter than the general one and without its priority raise: a
+    # P2 fault raised to P1 would move to the 24×7 policy, long past its target, and be handed over at
+    # once. The service managers hear of it instead.
+    PolicySpec(
+        "P2 故障 · 工作日 / P2 faults · office hours",
+        "影响生产的 P2 故障：1 个工作小时内响应，3 个工作日内修复；超时通知组长和服务经理。"
+        " / P2 faults that hamper production: answered within a working hour, fixed within 3 working "
+        "days; when late, the team lead and the service managers are told.",
+        "cn-office",
+        first_response=HOUR,
+        next_response=2 * HOUR,
+        resolution=3 * WORKING_DAY,
+        kinds=(Kind.FAULT,),
+        priorities=(Priority.P2,),
+        levels=(LevelSpec("resolution", 100, (TEAM_LEAD, SERVICE_MANAGERS)),),
+    ),
+    PolicySpec(
+        "投诉 · 工作日 / Complaints · office hours",
+        "客户投诉：1 个工作小时内响应，2 个工作日内处理完毕；超时报服务经理并上调优先级。"
+        " / Complaints: answered within a working hour, settled within 2 working days; when late, the "
+        "service managers hear of it and the priority goes up.",
+        "cn-office",
+        first_response=HOUR,
+        next_response=4 * HOUR,
+        resolution=2 * WORKING_DAY,
+        kinds=(Kind.COMPLAINT,),
+        levels=(
+            LevelSpec("first_response", 100, (SERVICE_MANAGERS,)),
+            LevelSpec("resolution", 100, (SERVICE_MANAGERS,), raise_priority=True),
+        ),
+    ),
+    PolicySpec(
+        "现场服务 · 工作日 / Field visits · office hours",
+        "计划上门：1 个工作日内确认，2 个工作日内到场，5 个工作日内完成。"
+        " / Planned visits: confirmed within a working day, on site within 2 working days, done within "
+        "5 working days.",
+        "cn-office",
+        first_response=WORKING_DAY,
+        resolution=5 * WORKING_DAY,
+        on_site=2 * WORKING_DAY,
+        kinds=(Kind.FIELD_VISIT,),
+        levels=(LevelSpec("on_site", 100, (ASSIGNEE, TEAM_LEAD)),),
+    ),
+    PolicySpec(
+        "通用 · 工作日 / General · office hours",
+        "其余工单：2 个工作小时内响应，客户追问 4 个工作小时内回复，5 个工作日内解决。"
+        " / Everything else: answered within 2 working hours, follow-ups within 4, resolved within 5 "
+        "working days.",
+        "cn-office",
+        first_response=2 * HOUR,
+        next_response=4 * HOUR,
+        resolution=5 * WORKING_DAY,
+        levels=(
+            LevelSpec("resolution", 75, (ASSIGNEE,)),
+            LevelSpec("resolution", 100, (TEAM_LEAD,), raise_priority=True),
+        ),
+    ),
+)
+
+
 # --- Ticket stories ---------------------------------------------------------------------------------
 
 # How a ticket gets handled: solved remotely by the desk, by a field engineer on site, with help from
@@ -1432,6 +1608,10 @@ PART_REQUEST_NOTE: ZhEn = (
 PART_SHIPPED_NOTE: ZhEn = (
     "备件已从{warehouse}发出，顺丰单号 SF{tracking}，预计 {days} 天到达。",
     "Part shipped from the {warehouse}, tracking SF{tracking}, expected in {days} days.",
+)
+PART_COURIER_NOTE: ZhEn = (
+    "产线停机，备件已安排专人从{warehouse}当日送达，预计 {hours} 小时到场。",
+    "Line down: the part is on a same-day courier from the {warehouse}, expected in {hours} hours.",
 )
 WAREHOUSES: tuple[ZhEn, ...] = (
     ("苏州中心库", "Suzhou central warehouse"),

@@ -6,6 +6,11 @@ only the missing ones are created; the ~600 demo tickets are generated only when
 have no tickets yet. Everything happens in one transaction, so an interrupted load leaves nothing half
 done. Mail and background tasks are switched to dummy backends while loading, so six months of history
 send no notifications.
+
+The SLA policies (data.SLA_POLICIES, found by name) are created through the policy service before any
+ticket, so each ticket gets its policy and clocks on creation. While a story plays, the worker's SLA
+sweep runs for its ticket at every instant one of its clocks fell due or reached an escalation level,
+so breaches and escalations (with their in-app notifications) are dated when they would have happened.
 """
 
 from __future__ import annotations
@@ -14,12 +19,12 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connection, transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,11 +36,15 @@ from pledge.customers import services as customer_services
 from pledge.customers.choices import Tier
 from pledge.customers.models import Asset, Contact, Contract, Organisation
 from pledge.demo import data
-from pledge.demo.data import Equipment, OrgSpec, Scenario, ZhEn
-from pledge.standards.services import ensure_builtin_calendars
+from pledge.demo.data import Equipment, OrgSpec, PolicySpec, Scenario, ZhEn
+from pledge.standards import services as standards_services
+from pledge.standards.models import BusinessCalendar, SlaPolicy
+from pledge.standards.selectors import business_time_for
+from pledge.standards.services import EscalationLevelData, ensure_builtin_calendars
+from pledge.tickets import clocks, escalation
 from pledge.tickets import services as ticket_services
-from pledge.tickets.choices import Channel, Kind, Priority, Status
-from pledge.tickets.models import Ticket
+from pledge.tickets.choices import Channel, ClockState, Kind, Priority, Status
+from pledge.tickets.models import SlaClock, Ticket
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 DAY_START, DAY_END = time(8, 30), time(18, 0)
@@ -43,15 +52,49 @@ QUIET_SETTINGS: dict[str, Any] = {
     "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
     "TASKS": {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}},
 }
-# How long the desk takes to answer first, by priority (minutes, in office hours unless P1).
+# How long the desk takes to answer first once a ticket is assigned (minutes, in office hours unless the
+# ticket is worked around the clock, when the P1 pace applies whatever the priority).
 FIRST_RESPONSE_MINUTES: dict[str, tuple[float, float]] = {
-    Priority.P1: (5, 20),
-    Priority.P2: (10, 60),
-    Priority.P3: (20, 180),
-    Priority.P4: (30, 480),
+    Priority.P1: (3, 10),
+    Priority.P2: (5, 30),
+    Priority.P3: (15, 80),
+    Priority.P4: (20, 100),
 }
+# How long a new ticket waits before the desk dispatches it (minutes; the P1 row for a ticket worked
+# around the clock).
+DISPATCH_MINUTES: dict[str, tuple[float, float]] = {
+    Priority.P1: (1, 4),
+    Priority.P2: (3, 25),
+    Priority.P3: (5, 45),
+    Priority.P4: (5, 45),
+}
+# Now and then the desk is swamped and a ticket waits for its first answer: (share, minutes). Most of
+# the late first responses come from here.
+SWAMPED = (0.15, (110.0, 360.0))
+# A stopped line is answered late less often, and less late: the engineer on call was on another line.
+ON_CALL_BUSY = (0.06, (35.0, 90.0))
+# A ticket worked around the clock moves this much faster than an office-hours one: everybody drops
+# what they are doing for a stopped line.
+URGENT_PACE = 0.2
+# Sometimes a step takes far longer than usual: an analysis needs the manufacturer's lab, a fix needs a
+# second attempt, a complaint needs a decision from management, the engineers are booked up. (share,
+# minutes.) Most late resolutions come from here.
+STUCK = (0.24, (7200.0, 17280.0))
+# How many planned visits happen later than the second working day (engineers booked up, or the
+# customer wants a later day).
+VISIT_LATE = 0.12
+# A P2 fault is chased harder: it gets stuck about half as often.
+STUCK_SHARE_P2 = 0.08
+# A few tickets from one to three weeks ago got stuck for weeks and are still open, past their targets:
+# (at most how many, the chance for each candidate, created this many days ago, minutes stuck).
+LONG_STUCK = (4, 0.25, (7, 21), (21 * 1440.0, 42 * 1440.0))
+# How many of the urgent part shipments go by same-day courier (hours) rather than by express (days).
+SAME_DAY_COURIER = 0.8
 # How many of the tickets fall in the last five days: the open queue a visitor finds.
 RECENT_TICKETS = 40
+# How many of the newest tickets wait for their first answer with its deadline near (the queue shows
+# them as warnings).
+NEAR_DUE = 3
 
 T = TypeVar("T")
 
@@ -95,6 +138,7 @@ def load_demo(
         # make-up days), 24x7 and night-shift.
         ensure_builtin_calendars()
         customers = _load_customers(people, now.astimezone(LOCAL_TZ).date())
+        _load_sla_policies(people)
         created = 0
         if not Ticket.objects.filter(organisation__in=[c.org for c in customers]).exists():
             created = _TicketHistory(random.Random(seed), now, people, customers).load(ticket_count)
@@ -288,6 +332,66 @@ def _load_customers(people: _People, today: date) -> list[_Customer]:
     return customers
 
 
+# --- SLA policies -----------------------------------------------------------------------------------
+
+
+def _load_sla_policies(people: _People) -> None:
+    """Create the demo's SLA policies (data.SLA_POLICIES) that are missing, found by name, in order, through
+    the policy service; a policy someone has since edited is left as it is. A contract policy whose
+    contract is missing is skipped."""
+    existing = set(SlaPolicy.objects.values_list("name", flat=True))
+    for spec in data.SLA_POLICIES:
+        if spec.name in existing:
+            continue
+        contract = None
+        if spec.contract_of:
+            contract = (
+                Contract.objects.filter(organisation__name=spec.contract_of).order_by("-start_date").first()
+            )
+            if contract is None:
+                continue
+        standards_services.sla_policy_create(
+            actor=None,
+            name=spec.name,
+            description=spec.description,
+            calendar=spec.calendar,
+            contract=contract,
+            kinds=spec.kinds,
+            priorities=spec.priorities,
+            first_response_minutes=spec.first_response,
+            next_response_minutes=spec.next_response,
+            resolution_minutes=spec.resolution,
+            on_site_minutes=spec.on_site,
+            pause_statuses=spec.pause_statuses,
+            escalation_levels=[_level_data(level, people) for level in spec.levels],
+            reason=_("Demo SLA policy"),
+        )
+    # Ticket creation reads the policies and contracts from a short-lived cache: start from the database.
+    clocks.forget_cached_policies()
+
+
+def _level_data(level: data.LevelSpec, people: _People) -> EscalationLevelData:
+    return EscalationLevelData(
+        target=level.target,
+        percent=level.percent,
+        notify=level.notify,
+        raise_priority=level.raise_priority,
+        reassign_team=people.teams[level.reassign_team] if level.reassign_team else None,
+    )
+
+
+def _demo_policy(customer: OrgSpec, kind: str, priority: str, *, has_asset: bool) -> PolicySpec | None:
+    """The demo policy a new ticket will get, matched as clocks.policy_for does: the customer's contract
+    policies first (a demo contract covers all the customer's machines for the whole history, and a
+    ticket about no machine has no contract), then the general ones in order."""
+    own = [spec for spec in data.SLA_POLICIES if has_asset and spec.contract_of == customer.name]
+    general = [spec for spec in data.SLA_POLICIES if not spec.contract_of]
+    for spec in (*own, *general):
+        if (not spec.kinds or kind in spec.kinds) and (not spec.priorities or priority in spec.priorities):
+            return spec
+    return None
+
+
 # --- Six months of tickets --------------------------------------------------------------------------
 
 
@@ -338,14 +442,47 @@ class _Story:
         self.urgent = urgent
         self.steps: list[tuple[datetime, Action]] = []
         self.ticket: Ticket | None = None
+        self.stuck_share = STUCK[0]
+        self.unanswered = False  # only the creation has happened (see _TicketHistory._story)
+        # Minutes the first step that can get stuck takes (LONG_STUCK), and whether one did.
+        self.long_stuck: float | None = None
+        self.long_stuck_used = False
 
     def later(self, low: float, high: float, *, anytime: bool = False) -> datetime:
-        """Move the clock low..high minutes on; people act in office hours unless it is urgent."""
-        at = self.t + timedelta(minutes=self.rng.uniform(low, high))
+        """Move the clock low..high minutes on (at the urgent pace if urgent); people act in office hours
+        unless it is urgent."""
+        pace = URGENT_PACE if self.urgent else 1.0
+        return self.advance(self.rng.uniform(low, high) * pace, anytime=anytime)
+
+    def advance(self, minutes: float, *, anytime: bool = False) -> datetime:
+        """Move the clock `minutes` on, into office hours unless it is urgent."""
+        at = self.t + timedelta(minutes=minutes)
         if not (anytime or self.urgent):
             at = _office_hours(at, self.rng)
         self.t = at
         return at
+
+    def later_or_stuck(self, low: float, high: float) -> datetime:
+        """`later`, except that now and then (STUCK) the step takes days instead (not for a stopped
+        line: everybody is on it)."""
+        if self.urgent:
+            return self.later(low, high)
+        if self.long_stuck is not None:
+            minutes, self.long_stuck, self.long_stuck_used = self.long_stuck, None, True
+            return self.advance(minutes)
+        _share, (stuck_low, stuck_high) = STUCK
+        if self.rng.random() < self.stuck_share:
+            return self.later(stuck_low, stuck_high)
+        return self.later(low, high)
+
+    def first_answer(self, priority: str) -> datetime:
+        """Move on by the time the desk takes to answer first: FIRST_RESPONSE_MINUTES (the P1 row for a
+        ticket worked around the clock), or longer when the desk is SWAMPED (ON_CALL_BUSY)."""
+        share, (slow_low, slow_high) = ON_CALL_BUSY if self.urgent else SWAMPED
+        if self.rng.random() < share:
+            return self.advance(self.rng.uniform(slow_low, slow_high))
+        low, high = FIRST_RESPONSE_MINUTES[Priority.P1 if self.urgent else priority]
+        return self.advance(self.rng.uniform(low, high))
 
     def _current(self) -> Ticket:
         assert self.ticket is not None
@@ -405,12 +542,70 @@ class _Story:
 
         self.steps.append((self.t, run))
 
+    def arrive(self, engineer: User) -> None:
+        def run(at: datetime) -> None:
+            self.ticket = ticket_services.ticket_record_arrival(
+                actor=engineer, ticket=self._current(), expected_version=None, at=at
+            )
+
+        self.steps.append((self.t, run))
+
     def play(self, now: datetime) -> None:
-        """Carry out every step up to now; later steps have not happened yet (the open queue)."""
-        for at, run in self.steps:
-            if at > now:
+        """Carry out every step up to now; later steps have not happened yet (the open queue). Before each
+        step, and at the end, the worker's SLA sweep runs for the ticket at every instant a clock fell due
+        or an escalation level was reached since the step before, so breaches and escalations happen
+        (and are dated) when they would have."""
+        last: datetime | None = None
+        for index, (at, run) in enumerate(self.steps):
+            if at > now or (self.unanswered and index > 0):
                 break
+            if self.ticket is not None and last is not None:
+                _sweep_until(self.ticket.pk, since=last, until=at)
             run(at)
+            last = at
+        if self.ticket is not None and last is not None:
+            _sweep_until(self.ticket.pk, since=last, until=now)
+
+
+# A clock passes at most its due instant and a few escalation levels between two steps.
+MAX_SWEEPS_BETWEEN_STEPS = 20
+# The due and escalation instants of a ticket's clocks. Asked after every step of 600 stories, so in
+# plain SQL: the ORM's query building would cost several seconds of the load.
+_PENDING_SQL = (
+    "SELECT state, due_at, next_escalation_at FROM "  # noqa: S608 (table name from the model)
+    f"{SlaClock._meta.db_table} WHERE ticket_id = %s"
+)
+
+
+def _instant(value: datetime | str | None) -> datetime | None:
+    """A timestamp as the database driver returns it (SQLite: UTC text) as an aware datetime."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _next_sweep(ticket_id: int) -> datetime | None:
+    """The earliest instant at which a running clock of the ticket falls due or one of its clocks reaches
+    its next escalation level."""
+    with connection.cursor() as cursor:
+        cursor.execute(_PENDING_SQL, [ticket_id])
+        rows = cursor.fetchall()
+    instants = [_instant(due) for state, due, _next in rows if state == ClockState.RUNNING]
+    instants += [_instant(next_at) for _state, _due, next_at in rows]
+    return min((moment for moment in instants if moment is not None), default=None)
+
+
+def _sweep_until(ticket_id: int, *, since: datetime, until: datetime) -> None:
+    """Run `escalation.sweep_ticket` at each instant in (since, until] at which one of the ticket's running
+    clocks fell due or reached its next escalation level, in time order, as the worker's sweep would
+    have; an instant before `since` (a level already passed when a change rescheduled it) is swept at
+    `since`."""
+    for _i in range(MAX_SWEEPS_BETWEEN_STEPS):
+        moment = _next_sweep(ticket_id)
+        if moment is None or moment > until:
+            return
+        escalation.sweep_ticket(ticket_id, max(moment, since))
 
 
 class _TicketHistory:
@@ -423,10 +618,15 @@ class _TicketHistory:
         self.now = now
         self.people = people
         self.customers = customers
+        self.long_stuck_left = LONG_STUCK[0]
 
     def load(self, count: int) -> int:
-        for created in self._creation_times(count):
-            self._story(created).play(self.now)
+        times = self._creation_times(count)
+        for index, created in enumerate(times):
+            story = self._story(created, unanswered=index >= len(times) - NEAR_DUE)
+            if story.long_stuck_used:
+                self.long_stuck_left -= 1
+            story.play(self.now)
         return count
 
     def _pick(self, items: Sequence[T], weights: Sequence[float]) -> T:
@@ -478,7 +678,24 @@ class _TicketHistory:
         )
         return scenario, asset, equipment
 
-    def _story(self, created: datetime) -> _Story:
+    def _near_due_creation(self, spec: PolicySpec) -> datetime:
+        """When a ticket must have come in for its first-response clock (of `spec`) to have used 78–95 % of
+        its target by now: found by halving on the policy's calendar."""
+        assert spec.first_response is not None
+        business_time = business_time_for(BusinessCalendar.objects.get(code=spec.calendar))
+        wanted = spec.first_response * self.rng.uniform(0.78, 0.95)
+        early, late = self.now - timedelta(days=40), self.now
+        for _i in range(40):
+            middle = early + (late - early) / 2
+            if business_time.elapsed(middle, self.now) > wanted:
+                early = middle
+            else:
+                late = middle
+        return late
+
+    def _story(self, created: datetime, *, unanswered: bool = False) -> _Story:
+        """Plan one ticket's story. An `unanswered` ticket is the desk's next job: it came in so long
+        ago that its first response is nearly due, and nothing has happened to it yet."""
         rng = self.rng
         # The customers with portal logins find some of their tickets still open when they sign in.
         recent = created > self.now - timedelta(days=5)
@@ -493,7 +710,22 @@ class _TicketHistory:
             and rng.random() < 0.3
         ):
             priority = Priority.P2 if priority == Priority.P3 else Priority.P3
-        story = _Story(rng, created, urgent=priority == Priority.P1)
+        # A ticket timed around the clock (P1 faults, the full-service contract's P1/P2 faults) is worked
+        # around the clock; the others in office hours.
+        policy = _demo_policy(customer.spec, scenario.kind, priority, has_asset=asset is not None)
+        if unanswered and policy is not None and policy.first_response is not None:
+            created = self._near_due_creation(policy)
+        story = _Story(rng, created, urgent=policy is not None and policy.calendar == "24x7")
+        story.unanswered = unanswered
+        if priority == Priority.P2:
+            story.stuck_share = STUCK_SHARE_P2
+        _most, chance, (newest, oldest), (stuck_low, stuck_high) = LONG_STUCK
+        if (
+            self.long_stuck_left > 0
+            and self.now - timedelta(days=oldest) <= created <= self.now - timedelta(days=newest)
+            and rng.random() < chance
+        ):
+            story.long_stuck = rng.uniform(stuck_low, stuck_high)
         values = {
             "model": equipment.label(english) if equipment else "",
             "serial": asset.serial_number if asset else "",
@@ -546,36 +778,35 @@ class _TicketHistory:
         desk_team = self.people.teams[data.DESK]
         lead = self.people.lead(data.DESK)
         if route == data.COMPLAINT:
-            story.later(5, 40)
+            story.later(5, 20)
             story.assign(lead, desk_team, lead)
-            story.later(10, 90)
+            story.first_answer(Priority.P1)
             story.reply(lead, say(data.COMPLAINT_ACK, me=str(lead)), channel)
             story.later(5, 60)
             story.move(lead, Status.IN_PROGRESS)
-            story.later(60, 600)
+            story.later(60, 480)
             story.note(self.people.users["manager"], say(data.COMPLAINT_NOTE))
-            story.later(240, 2400)
+            story.later_or_stuck(120, 900)
             story.reply(lead, say(scenario.resolution), channel)
             story.later(1, 5)
             story.move(lead, Status.RESOLVED)
             self._close(story, customer, lead, say, channel)
             return story
-        story.later(*((2, 10) if urgent else (5, 45)))
+        story.advance(rng.uniform(*DISPATCH_MINUTES[Priority.P1 if urgent else priority]))
         dispatcher = lead if rng.random() < 0.7 else desk
         if route == data.SHIP and scenario.kind == Kind.REQUEST:
             parts_team = self.people.teams[data.PARTS]
             handler = self._pick([self.people.lead(data.PARTS), *self.people.members(data.PARTS)], [1.0, 3.0])
             story.note(dispatcher, say(data.PASS_TO_PARTS))
             story.assign(dispatcher, parts_team, handler)
-            story.later(30, 600)
+            story.first_answer(priority)
             story.reply(handler, say(scenario.resolution), channel)
             story.later(1, 10)
             story.move(handler, Status.RESOLVED)
             self._close(story, customer, handler, say, channel)
             return story
         story.assign(dispatcher, desk_team, desk)
-        first = FIRST_RESPONSE_MINUTES[priority]
-        story.later(*first)
+        story.first_answer(priority)
         if route == data.ANSWER:
             story.reply(desk, say(scenario.resolution), channel)
             story.later(2, 30)
@@ -603,7 +834,7 @@ class _TicketHistory:
             story.note(desk, say(handover))
             story.later(5, 60)
             story.assign(self.people.lead(data.FIELD), self.people.teams[data.FIELD], resolver)
-            self._on_site(story, scenario, say, resolver, channel)
+            self._on_site(story, scenario, say, resolver, channel, priority)
         story.later(1, 5)
         story.move(resolver, Status.RESOLVED)
         self._close(story, customer, resolver, say, channel)
@@ -626,7 +857,7 @@ class _TicketHistory:
             story.reply(desk, say(rng.choice(data.ASK_CUSTOMER)), channel)
             story.later(1, 3, anytime=True)
             story.move(desk, Status.WAITING_CUSTOMER)
-            story.later(30, 1440)
+            story.later(60, 4320)
             answer = say(rng.choice(data.CUSTOMER_ANSWERS))
             if customer.portal_user is not None and channel == Channel.PORTAL:
                 story.reply(customer.portal_user, answer, Channel.PORTAL)  # wakes the ticket up
@@ -634,9 +865,9 @@ class _TicketHistory:
                 story.note(desk, say(data.PHONE_LOG, text=answer))
                 story.later(0, 5, anytime=True)
                 story.move(desk, Status.IN_PROGRESS)
-        story.later(20, 240)
+        story.later(20, 150)
         story.reply(desk, say(data.DIAGNOSIS_REPLY, diagnosis=say(scenario.diagnosis)), channel)
-        story.later(60, 1440)
+        story.later_or_stuck(60, 1440)
         story.reply(desk, f"{say(scenario.resolution)}\n\n{say(data.RESOLVED_FOOTER)}", channel)
 
     def _back_office(
@@ -646,7 +877,7 @@ class _TicketHistory:
         story.later(10, 60)
         story.move(desk, Status.WAITING_BACK_OFFICE)
         story.note(desk, say(data.ASK_BACK_OFFICE))
-        story.later(60, 1440)
+        story.later_or_stuck(60, 1440)
         story.note(tech, say(data.BACK_OFFICE_ANSWER, diagnosis=say(scenario.diagnosis)))
         story.later(10, 90)
         story.move(desk, Status.IN_PROGRESS)
@@ -661,36 +892,47 @@ class _TicketHistory:
         story.reply(desk, say(data.PART_NEEDED_REPLY), channel)
         story.note(desk, say(data.PART_REQUEST_NOTE))
         self._shipment(story, say)
-        story.later(60, 300)
+        story.later_or_stuck(60, 300)
         story.reply(desk, f"{say(scenario.resolution)}\n\n{say(data.RESOLVED_FOOTER)}", channel)
 
     def _shipment(self, story: _Story, say: Callable[..., str]) -> None:
-        """The parts team ships; the part arrives some days later and the ticket goes back in progress."""
+        """The parts team ships; the part arrives some days later (for a stopped line mostly the same day,
+        by courier) and the ticket goes back in progress."""
         rng = self.rng
         shipper = self._pick([self.people.lead(data.PARTS), *self.people.members(data.PARTS)], [1.0, 3.0])
-        days = rng.randint(1, 4)
+        warehouse = say(rng.choice(data.WAREHOUSES))
         story.later(60, 600)
-        story.note(
-            shipper,
-            say(
-                data.PART_SHIPPED_NOTE,
-                warehouse=say(rng.choice(data.WAREHOUSES)),
-                tracking=str(rng.randint(10**11, 10**12 - 1)),
-                days=str(days),
-            ),
-        )
-        story.later(days * 1440 - 240, days * 1440 + 600)
+        if story.urgent and rng.random() < SAME_DAY_COURIER:
+            hours = rng.randint(2, 6)
+            story.note(shipper, say(data.PART_COURIER_NOTE, warehouse=warehouse, hours=str(hours)))
+            story.advance(rng.uniform(hours * 60 - 30, hours * 60 + 60))
+        else:
+            days = rng.randint(1, 6)
+            tracking = str(rng.randint(10**11, 10**12 - 1))
+            story.note(
+                shipper,
+                say(data.PART_SHIPPED_NOTE, warehouse=warehouse, tracking=tracking, days=str(days)),
+            )
+            story.advance(rng.uniform(days * 1440 - 240, days * 1440 + 600))
         story.move(shipper, Status.IN_PROGRESS, reason=say(data.PART_ARRIVED))
 
     def _on_site(
-        self, story: _Story, scenario: Scenario, say: Callable[..., str], engineer: User, channel: str
+        self,
+        story: _Story,
+        scenario: Scenario,
+        say: Callable[..., str],
+        engineer: User,
+        channel: str,
+        priority: str,
     ) -> None:
         """The field engineer books a visit, diagnoses on site, perhaps waits for a part, and fixes it."""
         story.later(10, 120)
         if story.urgent:
             visit = story.t + timedelta(minutes=self.rng.uniform(90, 240))
-        else:
-            visit = _morning(story.t, self.rng, 1, 3)
+        elif self.rng.random() < story.stuck_share:  # the engineers are booked up
+            visit = _morning(story.t, self.rng, 4, 8)
+        else:  # a P2 fault gets the next free engineer
+            visit = _morning(story.t, self.rng, 1, 2 if priority == Priority.P2 else 3)
         story.reply(engineer, say(data.SCHEDULE_VISIT, me=str(engineer), date=_day_text(visit, say)), channel)
         story.t = visit
         diagnosis = say(scenario.diagnosis)
@@ -704,17 +946,22 @@ class _TicketHistory:
             story.note(engineer, say(data.PART_REQUEST_NOTE))
             self._shipment(story, say)
             story.t = _morning(story.t, self.rng, 0, 1)
-        story.later(90, 300)
+        story.later_or_stuck(90, 300)
         story.reply(engineer, f"{say(scenario.resolution)}\n\n{say(data.RESOLVED_FOOTER)}", channel)
 
     def _visit(self, story: _Story, scenario: Scenario, say: Callable[..., str], engineer: User) -> None:
         """A planned field visit: confirmed by the engineer, carried out on the day."""
-        story.later(30, 600)
-        visit = _morning(story.t, self.rng, 2, 10)
+        story.later(30, 300)
+        chance = self.rng.random()
+        if chance < VISIT_LATE:  # the engineers are booked up, or the customer wants a later day
+            visit = _morning(story.t, self.rng, 3, 8)
+        else:  # mostly the next working morning
+            visit = _morning(story.t, self.rng, 1, 1 if chance < 0.75 else 2)
         story.reply(
             engineer, say(data.SCHEDULE_VISIT, me=str(engineer), date=_day_text(visit, say)), Channel.EMAIL
         )
         story.t = visit
+        story.arrive(engineer)
         story.move(engineer, Status.IN_PROGRESS)
         story.note(engineer, say(data.ON_SITE_START))
         story.later(120, 360)
