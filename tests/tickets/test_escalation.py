@@ -130,3 +130,20 @@ def test_paused_and_achieved_clocks_do_not_escalate(world: World, policy: SlaPol
     )
     assert escalation.sla_sweep(sh(2026, 11, 30, 9, 0)).escalated == 0
     assert escalations(paused) == escalations(done) == []
+
+
+def test_a_calendar_change_moves_the_next_escalation(world: World, policy: SlaPolicy) -> None:
+    from datetime import date
+
+    ticket = world.ticket(at=sh(2026, 11, 23, 10, 0), team=world.frontline, assignee=world.agent)
+    assert escalation.sla_sweep(sh(2026, 11, 23, 17, 0)).escalated == 1  # 75 %
+    clock = SlaClock.objects.get(ticket=ticket, target="resolution")
+    assert clock.next_escalation_at == sh(2026, 11, 24, 10, 0)  # 100 % on Tuesday 10:00
+    standards_services.calendar_set_holiday(
+        calendar=policy.calendar, day=date(2026, 11, 24), name="Company day", actor=world.manager
+    )
+    clock = SlaClock.objects.get(pk=clock.pk)
+    assert clock.next_escalation_at == sh(2026, 11, 25, 10, 0)  # Tuesday is off now
+    assert clock.due_at == sh(2026, 11, 25, 10, 0)
+    assert clock.escalated_percent == 75
+    assert escalation.sla_sweep(sh(2026, 11, 24, 12, 0)).escalated == 0

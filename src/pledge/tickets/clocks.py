@@ -53,6 +53,18 @@ STARTING_TARGETS = (SlaTarget.FIRST_RESPONSE, SlaTarget.RESOLUTION, SlaTarget.ON
 RESPONSE_TARGETS = (SlaTarget.FIRST_RESPONSE, SlaTarget.NEXT_RESPONSE)
 BULK_BATCH = 50_000
 _TARGET_CODES = {target: code for code, target in enumerate(SlaTarget.values)}
+_RECOUNT_ROW = np.dtype(
+    [
+        ("id", np.int64),
+        ("ticket", np.int64),
+        ("anchor", np.int64),
+        ("offset", np.float64),
+        ("target", np.float64),
+        ("due", np.int64),
+        ("next", np.int64),
+        ("packed", np.int64),
+    ]
+)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -603,12 +615,27 @@ class Recount:
     tickets: int
 
 
-def _epoch_column(column: str) -> str:
-    """The column as epoch seconds on PostgreSQL; SQLite's stored text is parsed by `_epochs` (exact to
-    the microsecond, which julianday() is not)."""
+NO_INSTANT = -1  # what `_micros_column` selects for NULL
+
+
+def _micros_column(column: str) -> str:
+    """The instant as integer microseconds since the epoch (exact; NO_INSTANT for NULL), so a million
+    rows arrive as numbers straight into numpy."""
     if connection.vendor == "postgresql":
-        return f"EXTRACT(EPOCH FROM {column})"
-    return f"CAST({column} AS TEXT)"  # an expression: no datetime converter on the way out
+        micros = f"(EXTRACT(EPOCH FROM {column}) * 1000000)::bigint"
+    else:  # stored as 'YYYY-MM-DD HH:MM:SS[.ffffff]' in UTC
+        micros = (
+            f"CAST(strftime('%%s', {column}) AS INTEGER) * 1000000 "  # %% for Django's placeholder style
+            f"+ CAST(substr({column} || '.000000', 21, 6) AS INTEGER)"
+        )
+    return f"COALESCE({micros}, {NO_INSTANT})"
+
+
+def _seconds(micros: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Epoch seconds from `_micros_column` values, NaN for NULL."""
+    result = micros.astype(np.float64) / 1e6
+    result[micros == NO_INSTANT] = np.nan
+    return result
 
 
 def _target_code_column() -> str:
@@ -622,16 +649,6 @@ def _has_years_column() -> str:
     if connection.vendor == "postgresql":
         return "uncovered_years <> '[]'::jsonb"
     return "uncovered_years <> '[]'"
-
-
-def _epochs(values: Iterable[Any], count: int) -> np.ndarray[Any, Any]:
-    """Epoch seconds (NaN for NULL) from what `_epoch_column` selected."""
-    if connection.vendor == "postgresql":
-        return np.fromiter((np.nan if v is None else float(v) for v in values), dtype=np.float64, count=count)
-    stamps = np.array(["NaT" if v is None else v for v in values], dtype="datetime64[us]")
-    result = stamps.astype(np.int64).astype(np.float64) / 1e6
-    result[np.isnat(stamps)] = np.nan
-    return result
 
 
 def _to_micros(epochs: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -692,39 +709,46 @@ def _recount(
     `changed_tickets`."""
     scope = "" if policy_id is None else f" AND policy_id = {int(policy_id)}"
     sql = (
-        f"SELECT id, ticket_id, {_epoch_column('anchor_at')}, offset_minutes, target_minutes, "  # noqa: S608 (table names from the models)
-        f"{_epoch_column('due_at')}, {_epoch_column('next_escalation_at')}, COALESCE(policy_id, -1), "
-        f"{_target_code_column()}, escalated_percent, CASE WHEN {_has_years_column()} THEN 1 ELSE 0 END "
+        f"SELECT id, ticket_id, {_micros_column('anchor_at')}, offset_minutes, target_minutes, "  # noqa: S608 (table names from the models)
+        f"{_micros_column('due_at')}, {_micros_column('next_escalation_at')}, "
+        # One integer for what the escalation and provisional logic need (fewer values to fetch):
+        # ((policy + 1) * 8 + target code) * 2048 + escalated percent * 2 + has-provisional-years.
+        f"((COALESCE(policy_id, -1) + 1) * 8 + {_target_code_column()}) * 2048 + escalated_percent * 2 "
+        f"+ CASE WHEN {_has_years_column()} THEN 1 ELSE 0 END "
         f"FROM {SlaClock._meta.db_table} "
         "WHERE calendar_id = %s AND state IN (%s, %s) AND paused_since IS NULL AND achieved_at IS NULL"
         f"{scope}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [calendar.pk, ClockState.RUNNING, ClockState.BREACHED])
-        rows = cursor.fetchall()
-    n = len(rows)
+        # Straight from the cursor into one structured array: no list of a million tuples.
+        table = np.fromiter(cursor.cursor, dtype=_RECOUNT_ROW)  # the DB-API cursor: no Python loop
+    n = table.size
     forced = np.array(sorted(set(changed_tickets)), dtype=np.int64)
     if n == 0:
         _bulk_events(forced, actor, now, event_data)
         return Recount(0, 0, int(forced.size))
     business_time = business_time_for(calendar)  # compiled only when there are clocks to recount
-    columns = list(zip(*rows, strict=True))
-    del rows
-    ids = np.array(columns[0], dtype=np.int64)
-    tickets = np.array(columns[1], dtype=np.int64)
-    anchors = _epochs(columns[2], n)
-    offsets = np.array(columns[3], dtype=np.float64)
-    targets = np.array(columns[4], dtype=np.float64)
-    old_due = _epochs(columns[5], n)
-    old_next = _epochs(columns[6], n)
+    ids = table["id"]
+    tickets = table["ticket"]
+    anchors = _seconds(table["anchor"])
+    offsets = table["offset"]
+    targets = table["target"]
+    old_due = _seconds(table["due"])
+    old_next = _seconds(table["next"])
+    packed = table["packed"]
+    stored_flags = (packed & 1).astype(np.bool_)
+    fired = (packed >> 1) & 1023
+    codes = (packed >> 11) & 7
+    policies = (packed >> 14) - 1
 
     # Due instants: clocks with time left get a new one; the others stay breached where they are.
     remaining = targets - offsets
     counting = remaining > 0
     new_due = old_due.copy()
     new_due[counting] = _due_many(business_time, anchors[counting], remaining[counting])
-    new_next = _next_escalations(business_time, columns, anchors, offsets, targets)
-    years, years_changed = _provisional_years(business_time, ids, anchors, new_due, columns[10])
+    new_next = _next_escalations(business_time, policies, codes, fired, anchors, offsets, targets)
+    years, years_changed = _provisional_years(business_time, ids, anchors, new_due, stored_flags)
     breached = np.isfinite(new_due) & (new_due <= now.timestamp())
     was_breached = np.isfinite(old_due) & (old_due <= now.timestamp())
     due_moved = ~np.isclose(new_due, old_due, rtol=0.0, atol=0.5, equal_nan=True)
@@ -739,7 +763,14 @@ def _recount(
         _bulk_events(forced, actor, now, event_data)
         return Recount(n, 0, int(forced.size))
     states = np.where(breached, ClockState.BREACHED.value, ClockState.RUNNING.value)
-    _write_clocks(ids[index], new_due[index], new_next[index], states[index], [years[i] for i in index], now)
+    _write_clocks(
+        ids[index],
+        new_due[index],
+        new_next[index],
+        states[index],
+        [years.get(int(i), []) for i in index],
+        now,
+    )
 
     # Each ticket's most urgent due instant: all of a ticket's running clocks share its policy's calendar,
     # so they are all here.
@@ -752,7 +783,9 @@ def _recount(
     min_moved = ~np.isclose(new_min, old_min, rtol=0.0, atol=0.5, equal_nan=True)
     _write_ticket_due(ticket_ids[min_moved], new_min[min_moved])
 
-    touched = np.union1d(np.unique(tickets[due_moved]), forced)
+    touched = ticket_ids[np.logical_or.reduceat(due_moved[order], starts)]
+    if forced.size:
+        touched = np.union1d(touched, forced)
     _bulk_events(touched, actor, now, event_data)
     return Recount(n, int(np.count_nonzero(due_moved)), int(touched.size))
 
@@ -770,7 +803,9 @@ def _due_many(
 
 def _next_escalations(
     business_time: BusinessTime,
-    columns: list[tuple[Any, ...]],
+    policies: np.ndarray[Any, Any],
+    codes: np.ndarray[Any, Any],
+    fired: np.ndarray[Any, Any],
     anchors: np.ndarray[Any, Any],
     offsets: np.ndarray[Any, Any],
     targets: np.ndarray[Any, Any],
@@ -778,12 +813,9 @@ def _next_escalations(
     """When each clock reaches its next escalation level (NaN: no level left)."""
     n = anchors.size
     result = np.full(n, np.nan)
-    policies = np.array(columns[7], dtype=np.int64)
     levels = _levels_by_target({int(p) for p in np.unique(policies) if p >= 0})
     if not levels:
         return result
-    codes = np.array(columns[8], dtype=np.int64)
-    fired = np.array(columns[9], dtype=np.int64)
     next_percent = np.full(n, np.nan)
     for (policy_id, target), percents in levels.items():
         group = (policies == policy_id) & (codes == _TARGET_CODES.get(target, -2))
@@ -804,16 +836,15 @@ def _provisional_years(
     ids: np.ndarray[Any, Any],
     anchors: np.ndarray[Any, Any],
     dues: np.ndarray[Any, Any],
-    stored_flags: Sequence[Any],
-) -> tuple[list[list[int]], np.ndarray[Any, Any]]:
-    """Each clock's years without holiday data, and whether that differs from what is stored."""
-    n = anchors.size
-    flagged = np.zeros(n, dtype=np.bool_)
+    stored_flag: np.ndarray[Any, Any],
+) -> tuple[dict[int, list[int]], np.ndarray[Any, Any]]:
+    """The years without holiday data of each clock that has any (by position), and whether they differ
+    from what is stored."""
+    flagged = np.zeros(anchors.size, dtype=np.bool_)
     finite = np.isfinite(dues)
     if finite.any():
         flagged[finite] = business_time.uncovered_many(anchors[finite], dues[finite])
-    stored_flag = np.array(stored_flags, dtype=np.bool_)
-    years: list[list[int]] = [[] for _ in range(n)]
+    years: dict[int, list[int]] = {}
     changed = flagged != stored_flag
     either = [int(k) for k in np.flatnonzero(flagged | stored_flag)]
     if not either:
@@ -831,17 +862,28 @@ def _provisional_years(
                     datetime.fromtimestamp(float(dues[i]), UTC),
                 )
             )
-        changed[i] = years[i] != list(stored.get(int(ids[i])) or [])
+        changed[i] = years.get(i, []) != list(stored.get(int(ids[i])) or [])
     return years, changed
 
 
 def _instants(epochs: np.ndarray[Any, Any]) -> list[Any]:
-    """Values for the database: datetimes' text on SQLite, epoch seconds on PostgreSQL; None for NaN."""
+    """Values for the database, None for NaN: epoch seconds on PostgreSQL (`to_timestamp`), integer
+    microseconds on SQLite (`_sqlite_datetime` turns them into Django's stored text inside SQLite)."""
     finite = np.isfinite(epochs)
     if connection.vendor == "postgresql":
         return [float(x) if ok else None for x, ok in zip(epochs.tolist(), finite.tolist(), strict=True)]
-    text = _sqlite_instant(np.where(finite, epochs, 0.0))
-    return [t if ok else None for t, ok in zip(text, finite.tolist(), strict=True)]
+    micros = np.round(np.where(finite, epochs, 0.0) * 1e6).astype(np.int64).tolist()
+    return [m if ok else None for m, ok in zip(micros, finite.tolist(), strict=True)]
+
+
+def _sqlite_datetime(micros: str) -> str:
+    """SQL turning integer microseconds since the epoch into 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC), the
+    text Django stores on SQLite. (%% because Django's placeholders are %s.)"""
+    return (
+        f"CASE WHEN {micros} IS NULL THEN NULL ELSE "
+        f"strftime('%%Y-%%m-%%d %%H:%%M:%%S', {micros} / 1000000, 'unixepoch') || '.' || "
+        f"substr('000000' || ({micros} %% 1000000), -6, 6) END"
+    )
 
 
 def _write_clocks(
@@ -881,11 +923,12 @@ def _write_clocks(
             _sqlite_stage(
                 cursor,
                 "sla_recount",
-                "id INTEGER PRIMARY KEY, due TEXT, nxt TEXT, state TEXT, years TEXT",
+                "id INTEGER PRIMARY KEY, due INTEGER, nxt INTEGER, state TEXT, years TEXT",
                 list(zip(id_values, due_values, next_values, state_values, year_text, strict=True)),
             )
             cursor.execute(
-                f"UPDATE {table} SET due_at = r.due, next_escalation_at = r.nxt, state = r.state, "  # noqa: S608 (table name from the model)
+                f"UPDATE {table} SET due_at = {_sqlite_datetime('r.due')}, "  # noqa: S608 (table name from the model)
+                f"next_escalation_at = {_sqlite_datetime('r.nxt')}, state = r.state, "
                 "uncovered_years = r.years, updated_at = %s FROM temp.sla_recount AS r "
                 f"WHERE {table}.id = r.id",
                 [_sqlite_instant(np.array([now.timestamp()]))[0]],
@@ -920,11 +963,13 @@ def _write_ticket_due(ticket_ids: np.ndarray[Any, Any], dues: np.ndarray[Any, An
             _sqlite_stage(
                 cursor,
                 "sla_ticket_due",
-                "id INTEGER PRIMARY KEY, due TEXT",
+                "id INTEGER PRIMARY KEY, due INTEGER",
                 list(zip(id_values, values, strict=True)),
             )
             cursor.execute(
-                f"UPDATE {table} SET sla_due_at = r.due FROM temp.sla_ticket_due AS r WHERE {table}.id = r.id"  # noqa: S608 (table name from the model)
+                f"UPDATE {table} SET sla_due_at = {_sqlite_datetime('r.due')} "  # noqa: S608 (table name from the model)
+                f"FROM temp.sla_ticket_due AS r WHERE {table}.id = r.id",
+                [],
             )
             cursor.execute("DROP TABLE temp.sla_ticket_due")
 
