@@ -382,3 +382,15 @@ def test_env_example_lists_every_variable_the_settings_read() -> None:
     documented = set(re.findall(r"^#? ?([A-Z_]+)=", (root / ".env.example").read_text(), re.MULTILINE))
     assert "DATABASE_URL" in read
     assert read <= documented, read - documented
+
+
+def test_an_unexpected_error_is_one_line_unless_a_traceback_is_asked_for(tmp_path: Path) -> None:
+    env = pledge_env(tmp_path)
+    assert run(["migrate", "-v0"], env).returncode == 0
+    code = "raise LookupError('the migration graph is broken')"
+    line = assert_one_line_error(run(["shell", "-c", code], env))
+    assert line.startswith("pledge shell: unexpected error (LookupError): the migration graph is broken")
+    assert "PLEDGE_TRACEBACK=1" in line
+    verbose = run(["shell", "-c", code], {**env, "PLEDGE_TRACEBACK": "1"})
+    assert verbose.returncode != 0
+    assert "Traceback" in verbose.stderr

@@ -79,6 +79,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` or similar, which stopped reading
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except Exception as exc:  # anything else: still one line; PLEDGE_TRACEBACK=1 shows the traceback
+        if os.environ.get("PLEDGE_TRACEBACK"):
+            raise
+        message = _(
+            "unexpected error (%(kind)s): %(error)s — run again with PLEDGE_TRACEBACK=1 for details"
+        ) % {
+            "kind": type(exc).__name__,
+            "error": _one_line(exc),
+        }
+        print(f"pledge {command}: {message}", file=sys.stderr)
+        return 1
     return USAGE_ERROR
 
 
