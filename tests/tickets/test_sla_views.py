@@ -566,9 +566,11 @@ def test_inspector_and_customer_cannot_record_arrival_or_watch(
         inspector.post(f"/agent/tickets/{visit.pk}/arrival/", {"version": visit.version}).status_code == 403
     )
     assert inspector.post(f"/agent/tickets/{visit.pk}/watchers/").status_code == 403
+    assert inspector.post(f"/agent/tickets/{visit.pk}/watchers/remove/").status_code == 403
     customer = signed_in(Client(), world.customer_a)
     assert customer.post(f"/agent/tickets/{visit.pk}/arrival/", {"version": visit.version}).status_code == 404
     assert customer.post(f"/agent/tickets/{visit.pk}/watchers/").status_code == 404
+    assert customer.post(f"/agent/tickets/{visit.pk}/watchers/remove/").status_code == 404
     # An agent outside the field team does not even see it.
     assert signed_in(Client(), world.agent).post(f"/agent/tickets/{visit.pk}/watchers/").status_code == 404
     ticket = fresh(visit)

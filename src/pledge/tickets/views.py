@@ -438,6 +438,8 @@ def ticket_watch(request: HttpRequest, ticket_id: int) -> HttpResponse:
 def ticket_unwatch(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """Take the signed-in staff member off the ticket's watchers."""
     user, ticket = _workable_ticket(request, ticket_id)
+    if not policies.can_watch(user, ticket):
+        raise PermissionDenied(_("You may not watch this ticket."))
     removed = services.ticket_remove_watcher(actor=user, ticket=ticket, user=user)
     notice = _("You no longer watch this ticket.") if removed else _("You were not watching this ticket.")
     if not wants_partial(request):
