@@ -34,3 +34,10 @@ def can_use_admin(user: Any) -> bool:
 def can_manage_tokens(user: Any, owner: Any) -> bool:
     """Everyone manages their own tokens; nobody else's."""
     return _active(user) and user.pk == owner.pk
+
+
+def is_service_manager_or_admin(user: Any) -> bool:
+    """Staff who manage reference data and standards: service managers and administrators."""
+    return is_staff_member(user) and (
+        user.role in (Role.SERVICE_MANAGER, Role.ADMIN) or bool(user.is_superuser)
+    )

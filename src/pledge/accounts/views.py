@@ -180,7 +180,6 @@ def notification_read(request: HttpRequest, notification_id: int) -> HttpRespons
         context = {
             "notification": notification,
             "links_to_workspace": policies.is_staff_member(user),
-            "oob_badge": True,
         }
         return render(request, "accounts/notifications.html#notification_read", context)
     return redirect(_inbox_url(_page_number(request.POST.get("page"))))

@@ -7,7 +7,6 @@ from typing import Any
 from django.db.models import Q
 
 from pledge.accounts import policies as account_policies
-from pledge.accounts.choices import Role
 
 
 def customer_organisation_id(user: Any) -> int | None:
@@ -54,9 +53,7 @@ def can_view_customer_record(user: Any, record: Any) -> bool:
 
 def can_manage_customers(user: Any) -> bool:
     """Create organisations, contacts and assets: service managers and administrators."""
-    return account_policies.is_staff_member(user) and (
-        user.role in (Role.SERVICE_MANAGER, Role.ADMIN) or bool(user.is_superuser)
-    )
+    return account_policies.is_service_manager_or_admin(user)
 
 
 def customer_contact(user: Any) -> Any:

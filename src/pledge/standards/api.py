@@ -204,13 +204,6 @@ def _policy_arguments(payload: SlaPolicyIn) -> dict[str, Any]:
     return data
 
 
-def _existing_policy(policy_id: int) -> SlaPolicy:
-    policy = SlaPolicy.objects.filter(pk=policy_id).first()
-    if policy is None:
-        raise NotFound(_("There is no SLA policy %(id)s.") % {"id": policy_id})
-    return policy
-
-
 @router.get(
     "/sla/policies",
     response={200: SlaPolicyPage, **error_responses(403, 422)},
@@ -278,7 +271,7 @@ def sla_policy_put(
         policies.can_manage_sla_policies(request.user),
         _("Only service managers and administrators can change SLA policies."),
     )
-    policy = _existing_policy(policy_id)
+    policy = selectors.sla_policy_get(policy_id)
     with _request_field_names():
         services.sla_policy_update(
             policy=policy,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from pledge.accounts import policies as account_policies
-from pledge.accounts.choices import Role
 
 
 def can_view_calendars(user: Any) -> bool:
@@ -24,9 +23,7 @@ def can_compute_deadlines(user: Any) -> bool:
 
 def can_manage_calendars(user: Any) -> bool:
     """Import, replace and edit calendars and holiday data: service managers and administrators."""
-    return account_policies.is_staff_member(user) and (
-        user.role in (Role.SERVICE_MANAGER, Role.ADMIN) or bool(user.is_superuser)
-    )
+    return account_policies.is_service_manager_or_admin(user)
 
 
 def can_view_sla_policies(user: Any) -> bool:
@@ -37,6 +34,4 @@ def can_view_sla_policies(user: Any) -> bool:
 def can_manage_sla_policies(user: Any) -> bool:
     """Create, change, reorder and switch policies and their escalation levels: service managers and
     administrators."""
-    return account_policies.is_staff_member(user) and (
-        user.role in (Role.SERVICE_MANAGER, Role.ADMIN) or bool(user.is_superuser)
-    )
+    return account_policies.is_service_manager_or_admin(user)

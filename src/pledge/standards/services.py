@@ -85,12 +85,16 @@ def _record_version(calendar: BusinessCalendar, *, actor: User | None, reason: s
         reason=_reason(reason),
         created_by=actor,
     )
-    # --- SLA recount (lead) ---
+    _recompute_calendars([calendar.pk], actor=actor, reason=version.reason)
+    return version
+
+
+def _recompute_calendars(calendar_ids: list[int], *, actor: User | None, reason: str) -> None:
+    """Recount the running SLA clocks on these calendars (same transaction)."""
+    # Imported here: the tickets app imports this one.
     from pledge.tickets.clocks import recompute_for_calendars
 
-    recompute_for_calendars(calendar_ids=[calendar.pk], actor=actor, reason=version.reason)
-    # --- end SLA recount ---
-    return version
+    recompute_for_calendars(calendar_ids=calendar_ids, actor=actor, reason=_reason(reason))
 
 
 def _bump(calendar: BusinessCalendar, *, actor: User | None, reason: str) -> BusinessCalendar:
@@ -372,20 +376,15 @@ def holiday_year_import(
             "imported_at": timezone.now(),
         },
     )
-    # --- SLA recount (lead): calendars that use this holiday set ---
-    from pledge.tickets.clocks import recompute_for_calendars
-
-    users = [
-        calendar.pk
-        for calendar in BusinessCalendar.objects.all()
-        if set_code in (calendar.holiday_sets or [])
+    # The calendars that use this holiday set count on the new data from now on.
+    calendar_ids = [
+        pk
+        for pk, sets in BusinessCalendar.objects.values_list("pk", "holiday_sets")
+        if set_code in (sets or [])
     ]
-    recompute_for_calendars(
-        calendar_ids=users,
-        actor=actor,
-        reason=_("Holiday data for %(year)d imported") % {"year": year},
+    _recompute_calendars(
+        calendar_ids, actor=actor, reason=_("Holiday data for %(year)d imported") % {"year": year}
     )
-    # --- end SLA recount ---
     return row, created
 
 

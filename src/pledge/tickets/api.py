@@ -421,6 +421,7 @@ def ticket_get(request: HttpRequest, ticket_id: QueryId) -> dict[str, Any]:
                 {"type": "event", "at": entry.at, "event": _event_out(entry.event, internal=internal)}
             )
     asset = ticket.asset
+    can_work = policies.can_work_ticket(user, ticket)
     return {
         **_ticket_out(ticket),
         "description": ticket.description,
@@ -432,12 +433,10 @@ def ticket_get(request: HttpRequest, ticket_id: QueryId) -> dict[str, Any]:
         "timeline": timeline,
         "allowed_transitions": list(policies.allowed_transitions(user, ticket)),
         "can_reply": policies.can_reply(user, ticket),
-        "can_note": policies.can_work_ticket(user, ticket),
-        "can_edit": policies.can_work_ticket(user, ticket),
+        "can_note": can_work,
+        "can_edit": can_work,
         "sla": _sla_out(user, ticket),
-        "watchers": [_ref(person) for person in ticket.watchers.order_by("display_name", "username")]
-        if policies.can_view_internal(user)
-        else None,
+        "watchers": [_ref(person) for person in selectors.ticket_watchers(ticket)] if internal else None,
     }
 
 
@@ -609,7 +608,7 @@ def ticket_watch(request: HttpRequest, ticket_id: QueryId) -> WithStatus[dict[st
     if not policies.can_watch(user, ticket):
         raise PermissionDenied(_("You may read %(number)s but not watch it.") % {"number": ticket.number})
     added = services.ticket_add_watcher(actor=user, ticket=ticket, user=user)
-    watchers = [_ref(person) for person in ticket.watchers.order_by("display_name", "username")]
+    watchers = [_ref(person) for person in selectors.ticket_watchers(ticket)]
     return WithStatus(201 if added else 200, {"added": added, "watchers": watchers})
 
 
@@ -627,5 +626,5 @@ def ticket_unwatch(request: HttpRequest, ticket_id: QueryId) -> dict[str, Any]:
     if not policies.can_watch(user, ticket):
         raise PermissionDenied(_("You may read %(number)s but not watch it.") % {"number": ticket.number})
     services.ticket_remove_watcher(actor=user, ticket=ticket, user=user)
-    watchers = [_ref(person) for person in ticket.watchers.order_by("display_name", "username")]
+    watchers = [_ref(person) for person in selectors.ticket_watchers(ticket)]
     return {"added": False, "watchers": watchers}

@@ -202,10 +202,6 @@ def promised_targets(policy: SlaPolicy, ticket: Ticket) -> dict[str, int]:
 # One clock
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def used_minutes(clock: SlaClock, business_time: BusinessTime, at: datetime) -> float:
     """Working minutes the clock has used by `at` (frozen while paused or finished)."""
     if clock.paused_since is not None or clock.achieved_at is not None or clock.state == ClockState.CANCELLED:
@@ -326,6 +322,7 @@ class _TicketClocks:
     clocks: list[SlaClock]
     changed: set[int] = field(default_factory=set)  # ids (in `clocks`) of clocks to save
     new: list[SlaClock] = field(default_factory=list)
+    other_calendars: dict[int, BusinessTime] = field(default_factory=dict)
 
     def levels_for(self, clock: SlaClock) -> list[int]:
         return self.levels.get((clock.policy_id or 0, clock.target), [])
@@ -335,6 +332,20 @@ class _TicketClocks:
 
     def touch(self, clock: SlaClock) -> None:
         self.changed.add(id(clock))
+
+    def business_time_of(self, clock: SlaClock) -> BusinessTime:
+        """The compiled calendar a clock counts on: the policy's, or (a clock not yet moved to a new
+        policy calendar) its own, read once per calendar."""
+        if (
+            self.policy is not None
+            and self.business_time is not None
+            and clock.calendar_id == self.policy.calendar_id
+        ):
+            return self.business_time
+        if clock.calendar_id not in self.other_calendars:
+            calendar = BusinessCalendar.objects.get(pk=clock.calendar_id)
+            self.other_calendars[clock.calendar_id] = business_time_for(calendar)
+        return self.other_calendars[clock.calendar_id]
 
 
 def _policy_with_levels(policy_id: int) -> tuple[SlaPolicy | None, dict[tuple[int, str], list[int]]]:
@@ -376,12 +387,9 @@ def _new_clock(
 
 def _save(state: _TicketClocks, at: datetime) -> None:
     """Schedule and store the changed and new clocks, and the ticket's most urgent due instant."""
-    business_time = state.business_time
     for clock in state.clocks:
         if id(clock) in state.changed or clock in state.new:
-            bt = business_time if clock.calendar_id == getattr(state.policy, "calendar_id", None) else None
-            bt = bt or business_time_for(BusinessCalendar.objects.get(pk=clock.calendar_id))
-            schedule(clock, bt, state.levels_for(clock), at)
+            schedule(clock, state.business_time_of(clock), state.levels_for(clock), at)
             clock.updated_at = at
     if state.new:
         SlaClock.objects.bulk_create(state.new)
@@ -554,12 +562,12 @@ def reapply(ticket: Ticket, at: datetime, *, rematch: bool) -> tuple[SlaPolicy |
     before = {(c.target, c.cycle): (c.due_at, c.target_minutes) for c in state.clocks}
     open_ticket = ticket.status not in DONE_STATUSES
     promised = promised_targets(policy, ticket) if policy is not None else {}
-    if policy is not None:
+    if policy is not None and rematch:
         state.business_time = business_time_for(policy.calendar)
-        state.levels = _levels_by_target([policy.pk])
+        state.levels = _policy_with_levels(policy.pk)[1]
     new_bt = state.business_time
     for clock in state.live():
-        old_bt = business_time_for(BusinessCalendar.objects.get(pk=clock.calendar_id))
+        old_bt = state.business_time_of(clock)
         if clock.target not in promised:
             _cancel(clock, old_bt, at)
             state.touch(clock)

@@ -13,6 +13,7 @@ from typing import Any
 from django.db.models import F, OrderBy, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
+from pledge.accounts.models import User
 from pledge.core.errors import NotFound
 from pledge.customers.models import Contract
 from pledge.lib.businesstime import BusinessTime, BusinessTimeError
@@ -399,3 +400,8 @@ def urgent_clocks_for(tickets: Sequence[Ticket], at: datetime) -> dict[int, Cloc
         if view is not None:
             result[ticket_id] = view
     return result
+
+
+def ticket_watchers(ticket: Ticket) -> list[User]:
+    """The ticket's watchers by name (one query)."""
+    return list(ticket.watchers.order_by("display_name", "username"))

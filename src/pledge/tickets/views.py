@@ -148,7 +148,7 @@ def _ticket_context(
         )
         context.setdefault("sla_version", ticket.version)
     if "watchers" in parts:
-        watchers = list(ticket.watchers.order_by("display_name", "username"))
+        watchers = selectors.ticket_watchers(ticket)
         context["watchers"] = watchers
         context["is_watching"] = any(person.pk == user.pk for person in watchers)
         context["can_watch"] = policies.can_watch(user, ticket)
@@ -414,34 +414,37 @@ def ticket_arrival(request: HttpRequest, ticket_id: int) -> HttpResponse:
 @require_POST
 def ticket_watch(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """Add the signed-in staff member to the ticket's watchers (they get its escalation notices)."""
-    user, ticket = _workable_ticket(request, ticket_id)
-    if not policies.can_watch(user, ticket):
-        raise PermissionDenied(_("You may not watch this ticket."))
-    try:
-        added = services.ticket_add_watcher(actor=user, ticket=ticket, user=user)
-    except DomainError as exc:
-        if not wants_partial(request):
-            messages.error(request, exc.message)
-            return redirect("tickets:detail", ticket_id=ticket_id)
-        context = _ticket_context(user, ticket, parts=("watchers",), watchers_error=exc.message)
-        return render(request, f"{DETAIL}#watchers", context, status=422)
-    notice = _("You are watching this ticket.") if added else _("You were already watching this ticket.")
-    if not wants_partial(request):
-        messages.success(request, notice)
-        return redirect("tickets:detail", ticket_id=ticket_id)
-    context = _ticket_context(user, ticket, parts=("timeline", "watchers"), watchers_notice=notice)
-    return render(request, f"{DETAIL}#watchers_response", context)
+    return _change_watching(request, ticket_id, watch=True)
 
 
 @login_required
 @require_POST
 def ticket_unwatch(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """Take the signed-in staff member off the ticket's watchers."""
+    return _change_watching(request, ticket_id, watch=False)
+
+
+def _change_watching(request: HttpRequest, ticket_id: int, *, watch: bool) -> HttpResponse:
     user, ticket = _workable_ticket(request, ticket_id)
     if not policies.can_watch(user, ticket):
         raise PermissionDenied(_("You may not watch this ticket."))
-    removed = services.ticket_remove_watcher(actor=user, ticket=ticket, user=user)
-    notice = _("You no longer watch this ticket.") if removed else _("You were not watching this ticket.")
+    try:
+        if watch:
+            changed = services.ticket_add_watcher(actor=user, ticket=ticket, user=user)
+            notice = (
+                _("You are watching this ticket.") if changed else _("You were already watching this ticket.")
+            )
+        else:
+            changed = services.ticket_remove_watcher(actor=user, ticket=ticket, user=user)
+            notice = (
+                _("You no longer watch this ticket.") if changed else _("You were not watching this ticket.")
+            )
+    except DomainError as exc:
+        if not wants_partial(request):
+            messages.error(request, exc.message)
+            return redirect("tickets:detail", ticket_id=ticket_id)
+        context = _ticket_context(user, ticket, parts=("watchers",), watchers_error=exc.message)
+        return render(request, f"{DETAIL}#watchers", context, status=422)
     if not wants_partial(request):
         messages.success(request, notice)
         return redirect("tickets:detail", ticket_id=ticket_id)

@@ -103,11 +103,6 @@ def target_label(value: str) -> str:
 
 
 @register.filter
-def clock_state_label(value: str) -> str:
-    return _label(ClockState, value)
-
-
-@register.filter
 def business_duration(minutes: float | None) -> str:
     """Business minutes, short, to the nearest minute (a part of one counts as one): "35 m", "1 h 20 m",
     "26 h" ("—" for None). The sign is the caller's to say ("left", "overdue")."""
