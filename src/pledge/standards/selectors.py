@@ -32,14 +32,26 @@ from pledge.lib.businesstime import (
     parse_interval,
 )
 from pledge.standards.calendar_files import HolidayEntry, document_data
-from pledge.standards.choices import WEEKDAY_KEYS, HolidaySetCode, Weekday
+from pledge.standards.choices import (
+    WEEKDAY_KEYS,
+    CheckpointKind,
+    HolidaySetCode,
+    SopVersionStatus,
+    StepOwner,
+    Weekday,
+)
 from pledge.standards.models import (
     BusinessCalendar,
     CalendarHoliday,
     CalendarVersion,
+    Checkpoint,
     EscalationLevel,
     HolidaySetYear,
+    ServiceType,
     SlaPolicy,
+    Sop,
+    SopStep,
+    SopVersion,
 )
 from pledge.tickets.choices import Channel, Kind
 
@@ -690,3 +702,230 @@ def sla_policy_summary(policy: SlaPolicy) -> str:
         "promises": pgettext("list separator", ", ").join(promises),
         "calendar": calendar,
     }
+
+
+# ---------------------------------------------------------------------------------------------------
+# The service catalogue and SOPs
+
+
+def service_type_list(*, active_only: bool = False, customer_only: bool = False) -> QuerySet[ServiceType]:
+    """Service types in catalogue order with their SOP and calendar (one query)."""
+    rows = ServiceType.objects.select_related("sop", "calendar").order_by("position", "id")
+    if active_only or customer_only:
+        rows = rows.filter(is_active=True)
+    if customer_only:
+        rows = rows.filter(customer_selectable=True)
+    return rows
+
+
+def service_type_get(pk: int) -> ServiceType:
+    """One service type with its SOP and calendar. Raises NotFound."""
+    row = service_type_list().filter(pk=pk).first()
+    if row is None:
+        raise NotFound(_("There is no service type %(id)s.") % {"id": pk}, fields={"id": _("Not found.")})
+    return row
+
+
+def service_type_by_code(code: str) -> ServiceType:
+    row = service_type_list().filter(code=str(code).strip()).first()
+    if row is None:
+        raise NotFound(
+            _("There is no service type %(code)s.") % {"code": str(code)[:50]},
+            fields={"service_type": _("Not found.")},
+        )
+    return row
+
+
+def sop_list() -> QuerySet[Sop]:
+    """Every SOP by code with its versions, newest first (two queries)."""
+    versions = SopVersion.objects.select_related("approved_by", "created_by").order_by("-number")
+    return Sop.objects.prefetch_related(Prefetch("versions", queryset=versions)).order_by("code")
+
+
+def sop_get(pk: int) -> Sop:
+    sop = sop_list().filter(pk=pk).first()
+    if sop is None:
+        raise NotFound(_("There is no SOP %(id)s.") % {"id": pk}, fields={"id": _("Not found.")})
+    return sop
+
+
+def sop_get_by_code(code: str) -> Sop:
+    sop = sop_list().filter(code=str(code).strip()).first()
+    if sop is None:
+        raise NotFound(
+            _("There is no SOP %(code)s.") % {"code": str(code)[:50]}, fields={"code": _("Not found.")}
+        )
+    return sop
+
+
+def sop_version_get(sop: Sop, number: int) -> SopVersion:
+    """One version with its steps, their teams and checkpoints (three queries). Raises NotFound."""
+    version = (
+        SopVersion.objects.select_related("sop", "approved_by", "created_by")
+        .prefetch_related(
+            Prefetch(
+                "steps",
+                queryset=SopStep.objects.select_related("team")
+                .prefetch_related(Prefetch("checkpoints", queryset=Checkpoint.objects.order_by("position")))
+                .order_by("position"),
+            )
+        )
+        .filter(sop_id=sop.pk, number=number)
+        .first()
+    )
+    if version is None:
+        raise NotFound(
+            _("%(sop)s has no version %(number)s.") % {"sop": sop.code, "number": number},
+            fields={"version": _("Not found.")},
+        )
+    return version
+
+
+def sop_version_in_effect(sop_id: int, day: date) -> SopVersion | None:
+    """The approved version with the latest effective date on or before `day` (None: none yet)."""
+    return (
+        SopVersion.objects.filter(sop_id=sop_id, status=SopVersionStatus.APPROVED, effective_from__lte=day)
+        .order_by("-effective_from")
+        .first()
+    )
+
+
+class VersionState(enum.StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    IN_EFFECT = "in_effect"
+    SUPERSEDED = "superseded"
+
+
+VERSION_STATE_LABELS = {
+    VersionState.DRAFT: gettext_lazy("Draft"),
+    VersionState.SCHEDULED: gettext_lazy("Approved, not yet in effect"),
+    VersionState.IN_EFFECT: gettext_lazy("In effect"),
+    VersionState.SUPERSEDED: gettext_lazy("Superseded"),
+}
+
+
+def sop_version_states(versions: Iterable[SopVersion], day: date) -> dict[int, VersionState]:
+    """Each version's state on `day`, by id: a draft; approved but taking effect later (scheduled); the
+    one in effect; or superseded by a later one in effect."""
+    rows = list(versions)
+    current = max(
+        (
+            v
+            for v in rows
+            if v.status == SopVersionStatus.APPROVED
+            and v.effective_from is not None
+            and v.effective_from <= day
+        ),
+        key=lambda v: v.effective_from or date.min,
+        default=None,
+    )
+    states: dict[int, VersionState] = {}
+    for version in rows:
+        if version.status == SopVersionStatus.DRAFT:
+            states[version.pk] = VersionState.DRAFT
+        elif current is not None and version.pk == current.pk:
+            states[version.pk] = VersionState.IN_EFFECT
+        elif version.effective_from is not None and version.effective_from > day:
+            states[version.pk] = VersionState.SCHEDULED
+        else:
+            states[version.pk] = VersionState.SUPERSEDED
+    return states
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    label: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class StepDiff:
+    """How one step (matched by key) differs between two versions: added, removed, changed or same."""
+
+    key: str
+    name: str
+    change: str  # "added", "removed", "changed", "same"
+    fields: tuple[FieldChange, ...] = ()
+    checkpoints: tuple[tuple[str, str, tuple[FieldChange, ...]], ...] = ()  # (label, change, fields)
+
+
+def _step_facts(step: SopStep) -> dict[str, tuple[str, str]]:
+    """field → (label, shown value)."""
+    return {
+        "position": (str(gettext_lazy("order")), str(step.position)),
+        "name": (str(gettext_lazy("name")), step.name),
+        "owner": (str(gettext_lazy("owner")), str(StepOwner(step.owner).label)),
+        "team": (str(gettext_lazy("team")), step.team.name if step.team_id and step.team else ""),
+        "time_standard_minutes": (
+            str(gettext_lazy("time standard")),
+            format_minutes(step.time_standard_minutes),
+        ),
+        "parallel_group": (str(gettext_lazy("parallel group")), step.parallel_group),
+        "milestone": (
+            str(gettext_lazy("customer-visible milestone")),
+            step.milestone_name if step.is_milestone else "—",
+        ),
+        "guidance": (str(gettext_lazy("guidance")), step.guidance),
+    }
+
+
+def _checkpoint_facts(checkpoint: Checkpoint) -> dict[str, tuple[str, str]]:
+    limits = ""
+    if checkpoint.min_value is not None or checkpoint.max_value is not None:
+        low = "" if checkpoint.min_value is None else f"{checkpoint.min_value:g}"
+        high = "" if checkpoint.max_value is None else f"{checkpoint.max_value:g}"
+        limits = f"{low}–{high} {checkpoint.unit}".strip()
+    return {
+        "label": (str(gettext_lazy("question")), checkpoint.label),
+        "kind": (str(gettext_lazy("answer")), str(CheckpointKind(checkpoint.kind).label)),
+        "mandatory": (str(gettext_lazy("mandatory")), _("yes") if checkpoint.mandatory else _("no")),
+        "critical": (str(gettext_lazy("critical")), _("yes") if checkpoint.critical else _("no")),
+        "limits": (str(gettext_lazy("passing values")), limits),
+    }
+
+
+def _changes(old: dict[str, tuple[str, str]], new: dict[str, tuple[str, str]]) -> tuple[FieldChange, ...]:
+    return tuple(
+        FieldChange(field, new[field][0], old[field][1], new[field][1])
+        for field in new
+        if old[field][1] != new[field][1]
+    )
+
+
+def sop_version_diff(old: SopVersion, new: SopVersion) -> list[StepDiff]:
+    """What changed from `old` to `new`, step by step in the new order (removed steps last); steps and
+    checkpoints are matched by key. Load both with sop_version_get (no further queries)."""
+    old_steps = {step.key: step for step in old.steps.all()}
+    new_steps = {step.key: step for step in new.steps.all()}
+    result: list[StepDiff] = []
+    for key, step in new_steps.items():
+        before = old_steps.get(key)
+        if before is None:
+            result.append(
+                StepDiff(
+                    key,
+                    step.name,
+                    "added",
+                    checkpoints=tuple((cp.label, "added", ()) for cp in step.checkpoints.all()),
+                )
+            )
+            continue
+        fields = _changes(_step_facts(before), _step_facts(step))
+        old_cps = {cp.key: cp for cp in before.checkpoints.all()}
+        new_cps = {cp.key: cp for cp in step.checkpoints.all()}
+        checkpoints: list[tuple[str, str, tuple[FieldChange, ...]]] = []
+        for cp_key, checkpoint in new_cps.items():
+            if cp_key not in old_cps:
+                checkpoints.append((checkpoint.label, "added", ()))
+            else:
+                cp_changes = _changes(_checkpoint_facts(old_cps[cp_key]), _checkpoint_facts(checkpoint))
+                if cp_changes:
+                    checkpoints.append((checkpoint.label, "changed", cp_changes))
+        checkpoints += [(cp.label, "removed", ()) for cp_key, cp in old_cps.items() if cp_key not in new_cps]
+        change = "changed" if fields or checkpoints else "same"
+        result.append(StepDiff(key, step.name, change, fields, tuple(checkpoints)))
+    result += [StepDiff(key, step.name, "removed") for key, step in old_steps.items() if key not in new_steps]
+    return result

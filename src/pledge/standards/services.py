@@ -10,9 +10,10 @@ calendar as a CalendarVersion. Authorisation is the caller's job (policies.py).
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -20,15 +21,26 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from pledge.accounts import policies as account_policies
 from pledge.accounts.choices import STAFF_ROLES
 from pledge.accounts.models import Team, User
-from pledge.core.errors import Conflict, NotFound, ValidationFailed
+from pledge.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from pledge.customers.choices import Tier
 from pledge.customers.models import Contract
 from pledge.lib import holidays_cn
 from pledge.standards import selectors
 from pledge.standards.calendar_files import CalendarDocument, parse_calendar, parse_day, parse_weekday
-from pledge.standards.choices import EscalationRecipient, HolidaySetCode, SlaTarget
+from pledge.standards.choices import (
+    STEP_TARGETS,
+    CheckpointKind,
+    ClockTarget,
+    EscalationRecipient,
+    HolidaySetCode,
+    ServiceCategory,
+    SlaTarget,
+    SopVersionStatus,
+    StepOwner,
+)
 from pledge.standards.models import (
     CODE_MAX,
     NAME_MAX,
@@ -36,9 +48,14 @@ from pledge.standards.models import (
     CalendarHoliday,
     CalendarMakeupDay,
     CalendarVersion,
+    Checkpoint,
     EscalationLevel,
     HolidaySetYear,
+    ServiceType,
     SlaPolicy,
+    Sop,
+    SopStep,
+    SopVersion,
     default_pause_statuses,
 )
 from pledge.tickets.choices import OPEN_STATUSES, Channel, Kind, Priority
@@ -573,6 +590,8 @@ def _clean_policy(values: Mapping[str, Any]) -> dict[str, Any]:
     }
     for field, known in CONDITION_CHOICES.items():
         cleaned[field] = _choice_list(problems, field, values[field], known)
+    service_codes = tuple(ServiceType.objects.order_by("position", "id").values_list("code", flat=True))
+    cleaned["service_types"] = _choice_list(problems, "service_types", values["service_types"], service_codes)
     for field in TARGET_FIELDS.values():
         cleaned[field] = _minutes(problems, field, values[field])
     if all(values[field] is None for field in TARGET_FIELDS.values()):
@@ -621,11 +640,11 @@ def _level_rows(
     for index, level in enumerate(levels):
         where = f"{field}[{index}]"
         target = str(level.target)
-        if target not in SlaTarget.values:
+        if target not in ClockTarget.values:
             problems.add(
                 f"{where}.target",
                 _("Unknown target %(value)s; choose from %(known)s.")
-                % {"value": target[:50], "known": ", ".join(SlaTarget.values)},
+                % {"value": target[:50], "known": ", ".join(ClockTarget.values)},
             )
         elif target not in promised:
             problems.add(
@@ -691,7 +710,11 @@ def _level_rows(
 
 
 def _promised(cleaned: Mapping[str, Any]) -> set[str]:
-    return {target for target, field in TARGET_FIELDS.items() if cleaned[field] is not None}
+    """The targets escalation levels may use: those the policy promises, and every SOP step (a level on
+    `sop_step` fires at a percentage of each step's own time standard)."""
+    return {target for target, field in TARGET_FIELDS.items() if cleaned[field] is not None} | set(
+        STEP_TARGETS
+    )
 
 
 def _recompute(policy_ids: list[int], *, actor: User | None, reason: str) -> None:
@@ -728,6 +751,7 @@ def sla_policy_create(
     kinds: Sequence[str] = (),
     priorities: Sequence[str] = (),
     channels: Sequence[str] = (),
+    service_types: Sequence[str] = (),
     first_response_minutes: int | None = None,
     next_response_minutes: int | None = None,
     resolution_minutes: int | None = None,
@@ -754,6 +778,7 @@ def sla_policy_create(
             "kinds": kinds,
             "priorities": priorities,
             "channels": channels,
+            "service_types": service_types,
             "first_response_minutes": first_response_minutes,
             "next_response_minutes": next_response_minutes,
             "resolution_minutes": resolution_minutes,
@@ -785,6 +810,7 @@ def sla_policy_update(
     kinds: Sequence[str] | _Keep = KEEP,
     priorities: Sequence[str] | _Keep = KEEP,
     channels: Sequence[str] | _Keep = KEEP,
+    service_types: Sequence[str] | _Keep = KEEP,
     first_response_minutes: int | _Keep | None = KEEP,
     next_response_minutes: int | _Keep | None = KEEP,
     resolution_minutes: int | _Keep | None = KEEP,
@@ -819,6 +845,7 @@ def sla_policy_update(
         "kinds": kinds,
         "priorities": priorities,
         "channels": channels,
+        "service_types": service_types,
         "first_response_minutes": first_response_minutes,
         "next_response_minutes": next_response_minutes,
         "resolution_minutes": resolution_minutes,
@@ -869,7 +896,7 @@ def escalation_levels_set(
     percentage 1–1000 unique per target, and at least one action. Raises ValidationFailed naming
     `levels[i].field`. Locks the policy, bumps its version and recomputes the clocks it governs."""
     policy = _lock_policy(policy)
-    promised = {target for target, field in TARGET_FIELDS.items() if getattr(policy, field) is not None}
+    promised = _promised({field: getattr(policy, field) for field in TARGET_FIELDS.values()})
     rows = _level_rows(levels, promised, field="levels")
     _save_levels(policy, rows)
     policy.version += 1
@@ -959,3 +986,678 @@ def sla_policy_move(
             reason=reason or _("SLA policy %(name)s moved") % {"name": moving.name},
         )
     return ordered
+
+
+# ---------------------------------------------------------------------------------------------------
+# The service catalogue
+#
+# Service types say how their tickets start (kind, priority), which SOP they follow and which SLA targets
+# they set themselves. Changing a service type's targets re-applies them to the open tickets of that type.
+
+SKILL_MAX = 50
+MAX_SKILLS = 20
+
+
+@dataclass(frozen=True)
+class _ServiceTypeValues:
+    code: str
+    name: str
+    description: str
+    category: str
+    default_kind: str
+    default_priority: str
+    skills: Sequence[str]
+    sop: Sop | str | None
+    calendar: BusinessCalendar | str
+    first_response_minutes: int | None
+    next_response_minutes: int | None
+    resolution_minutes: int | None
+    on_site_minutes: int | None
+    customer_selectable: bool
+    is_active: bool
+
+
+def _clean_service_type(values: _ServiceTypeValues, *, instance: ServiceType | None) -> dict[str, Any]:
+    problems = _PolicyProblems()
+    code = _slug(problems, "code", values.code)
+    if ServiceType.objects.filter(code=code).exclude(pk=instance.pk if instance else 0).exists():
+        problems.add("code", _("Another service type has the code %(code)s.") % {"code": code})
+    name = _line(
+        problems, "name", values.name, max_length=NAME_MAX, missing=_("Give the service type a name.")
+    )
+    description = str(values.description or "").replace("\x00", "").strip()
+    if len(description) > DESCRIPTION_MAX:
+        problems.add("description", _("At most %(n)d characters.") % {"n": DESCRIPTION_MAX})
+    for field, value, known in (
+        ("category", values.category, ServiceCategory.values),
+        ("default_kind", values.default_kind, Kind.values),
+        ("default_priority", values.default_priority, Priority.values),
+    ):
+        _known(problems, field, value, known)
+    skills: list[str] = []
+    if isinstance(values.skills, str) or not isinstance(values.skills, Sequence):
+        problems.add("skills", _("Expected a list of values."))
+    else:
+        for raw in values.skills:
+            skill = _one_line(str(raw))
+            if skill and skill not in skills:
+                skills.append(skill)
+        if len(skills) > MAX_SKILLS or any(len(skill) > SKILL_MAX for skill in skills):
+            problems.add(
+                "skills",
+                _("At most %(n)d skills of at most %(max)d characters each.")
+                % {"n": MAX_SKILLS, "max": SKILL_MAX},
+            )
+    sop: Sop | None = None
+    if values.sop not in (None, ""):
+        sop = (
+            Sop.objects.filter(pk=values.sop.pk).first()
+            if isinstance(values.sop, Sop)
+            else Sop.objects.filter(code=str(values.sop).strip()).first()
+        )
+        if sop is None:
+            problems.add("sop", _("There is no SOP %(code)s.") % {"code": str(values.sop)[:CODE_MAX]})
+    cleaned: dict[str, Any] = {
+        "code": code,
+        "name": name,
+        "description": description,
+        "category": values.category,
+        "default_kind": values.default_kind,
+        "default_priority": values.default_priority,
+        "skills": skills,
+        "sop": sop,
+        "calendar": _policy_calendar(problems, values.calendar),
+        "customer_selectable": bool(values.customer_selectable),
+        "is_active": bool(values.is_active),
+    }
+    for field in TARGET_FIELDS.values():
+        cleaned[field] = _minutes(problems, field, getattr(values, field))
+    problems.raise_if_any()
+    return cleaned
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text or "").replace("\x00", "").split())
+
+
+def _slug(problems: _PolicyProblems, field: str, value: object) -> str:
+    """A code or key: lower-case letters, digits, hyphens and underscores (a problem otherwise)."""
+    slug = str(value or "").strip().lower()
+    if not slug or not _SLUG.fullmatch(slug) or len(slug) > CODE_MAX:
+        problems.add(
+            field, _("Use 1–%(n)d lower-case letters, digits, hyphens or underscores.") % {"n": CODE_MAX}
+        )
+    return slug
+
+
+def _line(problems: _PolicyProblems, field: str, value: object, *, max_length: int, missing: str = "") -> str:
+    """One line of text, required when `missing` says what to write."""
+    text = _one_line(str(value or ""))
+    if missing and not text:
+        problems.add(field, missing)
+    elif len(text) > max_length:
+        problems.add(field, _("At most %(n)d characters.") % {"n": max_length})
+    return text
+
+
+def _known(problems: _PolicyProblems, field: str, value: object, known: Sequence[str]) -> str:
+    text = str(value)
+    if text not in known:
+        problems.add(
+            field,
+            _("Unknown value %(value)s; choose from %(known)s.")
+            % {"value": text[:50], "known": ", ".join(known)},
+        )
+    return text
+
+
+@transaction.atomic
+def service_type_create(
+    *,
+    actor: User | None,
+    code: str,
+    name: str,
+    category: str,
+    calendar: BusinessCalendar | str,
+    description: str = "",
+    default_kind: str = Kind.REQUEST,
+    default_priority: str = Priority.P3,
+    skills: Sequence[str] = (),
+    sop: Sop | str | None = None,
+    first_response_minutes: int | None = None,
+    next_response_minutes: int | None = None,
+    resolution_minutes: int | None = None,
+    on_site_minutes: int | None = None,
+    customer_selectable: bool = True,
+    is_active: bool = True,
+) -> ServiceType:
+    """Add a service type to the catalogue, last in its order. `sop` and `calendar` are instances or
+    codes. The SLA target minutes, when given, replace the matching policy's for tickets of this type.
+    Raises ValidationFailed naming every field at fault."""
+    cleaned = _clean_service_type(
+        _ServiceTypeValues(
+            code=code,
+            name=name,
+            description=description,
+            category=category,
+            default_kind=default_kind,
+            default_priority=default_priority,
+            skills=skills,
+            sop=sop,
+            calendar=calendar,
+            first_response_minutes=first_response_minutes,
+            next_response_minutes=next_response_minutes,
+            resolution_minutes=resolution_minutes,
+            on_site_minutes=on_site_minutes,
+            customer_selectable=customer_selectable,
+            is_active=is_active,
+        ),
+        instance=None,
+    )
+    positions = list(ServiceType.objects.select_for_update().order_by().values_list("position", flat=True))
+    try:
+        with transaction.atomic():
+            return ServiceType.objects.create(position=max(positions, default=-1) + 1, version=1, **cleaned)
+    except IntegrityError as exc:  # a concurrent create took the code
+        raise Conflict(
+            _("Another service type has the code %(code)s.") % {"code": cleaned["code"]},
+            fields={"code": _("Taken.")},
+        ) from exc
+
+
+@transaction.atomic
+def service_type_update(
+    *,
+    service_type: ServiceType,
+    actor: User | None,
+    expected_version: int | None = None,
+    **changes: Any,
+) -> ServiceType:
+    """Change a service type: the keyword arguments of `service_type_create`, each optional (left out:
+    kept). Locks the row; Conflict when `expected_version` is stale. Changed SLA targets are re-applied
+    to the open tickets of this type, each with an event."""
+    locked = ServiceType.objects.select_for_update().filter(pk=service_type.pk).first()
+    if locked is None:
+        raise NotFound(_("The service type was deleted."))
+    if expected_version is not None and expected_version != locked.version:
+        raise Conflict(
+            _(
+                "Someone changed this service type since you loaded it (version %(theirs)d, yours "
+                "%(yours)d). Reload it and make your change again."
+            )
+            % {"theirs": locked.version, "yours": expected_version},
+            fields={"version": _("Stale version.")},
+        )
+    known = set(_ServiceTypeValues.__dataclass_fields__)
+    unknown = sorted(set(changes) - known)
+    if unknown:
+        raise ValidationFailed(
+            _("Unknown field %(field)s.") % {"field": unknown[0][:50]},
+            fields={unknown[0][:50]: _("Unknown.")},
+        )
+    current = {field: getattr(locked, field) for field in known}
+    values = _ServiceTypeValues(**{**current, **changes})
+    cleaned = _clean_service_type(values, instance=locked)
+    targets_changed = any(cleaned[field] != getattr(locked, field) for field in TARGET_FIELDS.values())
+    for field, value in cleaned.items():
+        setattr(locked, field, value)
+    locked.version += 1
+    locked.save()
+    if targets_changed:
+        from pledge.tickets.clocks import reapply_service_type  # the tickets app imports this one
+
+        reapply_service_type(
+            service_type_id=locked.pk,
+            actor=actor,
+            at=timezone.now(),
+            reason=_("SLA targets of service type %(name)s changed") % {"name": locked.name},
+        )
+    return locked
+
+
+@transaction.atomic
+def service_type_move(*, service_type: ServiceType, direction: str, actor: User | None) -> list[ServiceType]:
+    """Move a service type one place `up` or `down` in the catalogue; returns the new order."""
+    if direction not in ("up", "down"):
+        raise ValidationFailed(
+            _("Move up or down, not %(value)s.") % {"value": str(direction)[:20]},
+            fields={"direction": _("Up or down.")},
+        )
+    ordered = list(ServiceType.objects.select_for_update().order_by("position", "id"))
+    index = next((i for i, row in enumerate(ordered) if row.pk == service_type.pk), None)
+    if index is None:
+        raise NotFound(_("The service type was deleted."))
+    target = min(max(index + (-1 if direction == "up" else 1), 0), len(ordered) - 1)
+    ordered.insert(target, ordered.pop(index))
+    changed = [row for number, row in enumerate(ordered) if row.position != number]
+    for number, row in enumerate(ordered):
+        row.position = number
+    ServiceType.objects.bulk_update(changed, ["position"])
+    return ordered
+
+
+# ---------------------------------------------------------------------------------------------------
+# SOPs and their versions
+#
+# A draft is edited as a whole (its steps and checkpoints replaced at once, checked together); approval
+# by a service manager freezes it and names the day it takes effect. Approved versions never change:
+# the next change starts a new draft from the latest version. See docs/sops.md.
+
+MAX_STEPS = 50
+MAX_CHECKPOINTS = 20
+GUIDANCE_MAX = 20_000
+LABEL_MAX = 200
+UNIT_MAX = 20
+REASON_TEXT_MAX = 2000
+_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
+CAN_FAIL = (CheckpointKind.YES_NO, CheckpointKind.NUMBER)
+
+
+@dataclass(frozen=True)
+class CheckpointData:
+    """One checkpoint as a form row or an API body gives it."""
+
+    key: str
+    label: str
+    kind: str
+    mandatory: bool = True
+    critical: bool = False
+    min_value: float | None = None
+    max_value: float | None = None
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class StepData:
+    """One SOP step as a form row or an API body gives it; the team by instance or id."""
+
+    key: str
+    name: str
+    owner: str
+    time_standard_minutes: int
+    team: Team | int | None = None
+    parallel_group: str = ""
+    is_milestone: bool = False
+    milestone_name: str = ""
+    guidance: str = ""
+    checkpoints: Sequence[CheckpointData] = ()
+
+
+def step_data_of(version: SopVersion) -> list[StepData]:
+    """A version's steps as StepData (to start a new draft from it, or to show it in an editor)."""
+    return [
+        StepData(
+            key=step.key,
+            name=step.name,
+            owner=step.owner,
+            time_standard_minutes=step.time_standard_minutes,
+            team=step.team_id,
+            parallel_group=step.parallel_group,
+            is_milestone=step.is_milestone,
+            milestone_name=step.milestone_name,
+            guidance=step.guidance,
+            checkpoints=[
+                CheckpointData(
+                    key=cp.key,
+                    label=cp.label,
+                    kind=cp.kind,
+                    mandatory=cp.mandatory,
+                    critical=cp.critical,
+                    min_value=cp.min_value,
+                    max_value=cp.max_value,
+                    unit=cp.unit,
+                )
+                for cp in step.checkpoints.all()
+            ],
+        )
+        for step in version.steps.prefetch_related("checkpoints").order_by("position")
+    ]
+
+
+def _number(problems: _PolicyProblems, field: str, value: object) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        problems.add(field, _("Enter a number."))
+        return None
+    if value != value or value in (float("inf"), float("-inf")):  # NaN or infinite
+        problems.add(field, _("Enter a finite number."))
+        return None
+    return float(value)
+
+
+def _clean_checkpoints(
+    problems: _PolicyProblems, where: str, checkpoints: Sequence[CheckpointData]
+) -> list[Checkpoint]:
+    if len(checkpoints) > MAX_CHECKPOINTS:
+        problems.add(
+            f"{where}.checkpoints", _("At most %(n)d checkpoints per step.") % {"n": MAX_CHECKPOINTS}
+        )
+        return []
+    rows: list[Checkpoint] = []
+    keys: set[str] = set()
+    for index, data in enumerate(checkpoints):
+        at = f"{where}.checkpoints[{index}]"
+        key = _slug(problems, f"{at}.key", data.key)
+        if key in keys:
+            problems.add(
+                f"{at}.key", _("Another checkpoint of this step has the key %(key)s.") % {"key": key}
+            )
+        keys.add(key)
+        label = _line(
+            problems,
+            f"{at}.label",
+            data.label,
+            max_length=LABEL_MAX,
+            missing=_("Write the question the checkpoint asks."),
+        )
+        kind = _known(problems, f"{at}.kind", data.kind, CheckpointKind.values)
+        low = _number(problems, f"{at}.min_value", data.min_value)
+        high = _number(problems, f"{at}.max_value", data.max_value)
+        if kind != CheckpointKind.NUMBER and (low is not None or high is not None):
+            problems.add(f"{at}.min_value", _("Only number checkpoints have limits."))
+        elif low is not None and high is not None and low > high:
+            problems.add(f"{at}.max_value", _("The highest passing value is below the lowest."))
+        if data.critical and kind in CheckpointKind.values and kind not in CAN_FAIL:
+            problems.add(
+                f"{at}.critical",
+                _("Only yes/no and number checkpoints can fail, so only they can be critical."),
+            )
+        unit = _line(problems, f"{at}.unit", data.unit, max_length=UNIT_MAX)
+        rows.append(
+            Checkpoint(
+                position=index + 1,
+                key=key,
+                label=label,
+                kind=kind,
+                mandatory=bool(data.mandatory),
+                critical=bool(data.critical),
+                min_value=low,
+                max_value=high,
+                unit=unit,
+            )
+        )
+    return rows
+
+
+def _clean_steps(steps: Sequence[StepData]) -> list[tuple[SopStep, list[Checkpoint]]]:
+    """Unsaved steps with their checkpoints; raises ValidationFailed naming `steps[i].field`."""
+    problems = _PolicyProblems()
+    if not steps:
+        problems.add("steps", _("An SOP needs at least one step."))
+    if len(steps) > MAX_STEPS:
+        problems.add("steps", _("At most %(n)d steps.") % {"n": MAX_STEPS})
+        problems.raise_if_any()
+    team_ids = {s.team.pk if isinstance(s.team, Team) else s.team for s in steps if s.team is not None}
+    teams = {team.pk: team for team in Team.objects.filter(pk__in=team_ids, is_active=True)}
+    rows: list[tuple[SopStep, list[Checkpoint]]] = []
+    keys: set[str] = set()
+    closed_groups: set[str] = set()
+    handoff_teams: dict[str, Team] = {}
+    previous_group = ""
+    for index, data in enumerate(steps):
+        where = f"steps[{index}]"
+        key = _slug(problems, f"{where}.key", data.key)
+        if key in keys:
+            problems.add(f"{where}.key", _("Another step has the key %(key)s.") % {"key": key})
+        keys.add(key)
+        name = _line(problems, f"{where}.name", data.name, max_length=NAME_MAX, missing=_("Name the step."))
+        owner = _known(problems, f"{where}.owner", data.owner, StepOwner.values)
+        team = None
+        if data.team is not None:
+            team_id = data.team.pk if isinstance(data.team, Team) else data.team
+            team = teams.get(team_id)
+            if team is None:
+                problems.add(f"{where}.team", _("There is no active team with this id."))
+        elif owner == StepOwner.BACK_OFFICE:
+            problems.add(f"{where}.team", _("A back-office step names the team that receives the hand-off."))
+        minutes = data.time_standard_minutes
+        if type(minutes) is not int or not 1 <= minutes <= MAX_TARGET_MINUTES:
+            problems.add(
+                f"{where}.time_standard_minutes",
+                _("Enter whole business minutes from 1 to %(max)d (a year).") % {"max": MAX_TARGET_MINUTES},
+            )
+        group = _slug(problems, f"{where}.parallel_group", data.parallel_group) if data.parallel_group else ""
+        if group and group in closed_groups:
+            problems.add(
+                f"{where}.parallel_group",
+                _("The steps of parallel group %(group)s must follow one another.") % {"group": group},
+            )
+        if group and owner == StepOwner.BACK_OFFICE and team is not None:
+            other = handoff_teams.setdefault(group, team)
+            if other != team:
+                problems.add(
+                    f"{where}.team",
+                    _("Back-office steps side by side hand the ticket to one team: %(team)s.")
+                    % {"team": other},
+                )
+        if previous_group and previous_group != group:
+            closed_groups.add(previous_group)
+        previous_group = group
+        milestone_name = _line(problems, f"{where}.milestone_name", data.milestone_name, max_length=NAME_MAX)
+        guidance = str(data.guidance or "").replace("\x00", "").strip()
+        if len(guidance) > GUIDANCE_MAX:
+            problems.add(f"{where}.guidance", _("At most %(n)d characters.") % {"n": GUIDANCE_MAX})
+        checkpoints = _clean_checkpoints(problems, where, data.checkpoints)
+        step = SopStep(
+            position=index + 1,
+            key=key,
+            name=name,
+            owner=owner,
+            team=team,
+            time_standard_minutes=minutes if type(minutes) is int else 0,
+            parallel_group=group,
+            is_milestone=bool(data.is_milestone),
+            milestone_name=(milestone_name or name) if data.is_milestone else "",
+            guidance=guidance,
+        )
+        rows.append((step, checkpoints))
+    problems.raise_if_any()
+    return rows
+
+
+def _store_steps(version: SopVersion, rows: list[tuple[SopStep, list[Checkpoint]]]) -> None:
+    version.steps.all().delete()
+    for step, _checkpoints in rows:
+        step.version = version
+    SopStep.objects.bulk_create([step for step, _ in rows])
+    checkpoints: list[Checkpoint] = []
+    for step, step_checkpoints in rows:
+        for checkpoint in step_checkpoints:
+            checkpoint.step = step
+            checkpoints.append(checkpoint)
+    Checkpoint.objects.bulk_create(checkpoints)
+
+
+def _clean_reason(reason: str) -> str:
+    text = str(reason or "").replace("\x00", "").strip()
+    if not text:
+        raise ValidationFailed(
+            _("Say why this version is needed."), fields={"reason": _("State the reason for the change.")}
+        )
+    if len(text) > REASON_TEXT_MAX:
+        raise ValidationFailed(
+            _("The reason is too long."),
+            fields={"reason": _("At most %(n)d characters.") % {"n": REASON_TEXT_MAX}},
+        )
+    return text
+
+
+@transaction.atomic
+def sop_create(
+    *,
+    actor: User | None,
+    code: str,
+    name: str,
+    steps: Sequence[StepData],
+    description: str = "",
+    reason: str = "",
+    at: datetime | None = None,
+) -> SopVersion:
+    """A new SOP with its first version as a draft. Returns the draft. ValidationFailed names each field
+    at fault (steps as `steps[i].field`, checkpoints as `steps[i].checkpoints[j].field`)."""
+    problems = _PolicyProblems()
+    clean_code = _slug(problems, "code", code)
+    if Sop.objects.filter(code=clean_code).exists():
+        problems.add("code", _("Another SOP has the code %(code)s.") % {"code": clean_code})
+    clean_name = _line(problems, "name", name, max_length=NAME_MAX, missing=_("Name the SOP."))
+    problems.raise_if_any()
+    rows = _clean_steps(steps)
+    now = at or timezone.now()
+    try:
+        with transaction.atomic():
+            sop = Sop.objects.create(
+                code=clean_code,
+                name=clean_name,
+                description=str(description or "").replace("\x00", "").strip(),
+            )
+    except IntegrityError as exc:
+        raise Conflict(
+            _("Another SOP has the code %(code)s.") % {"code": clean_code}, fields={"code": _("Taken.")}
+        ) from exc
+    version = SopVersion.objects.create(
+        sop=sop,
+        number=1,
+        reason=_clean_reason(reason or _("First version")),
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    _store_steps(version, rows)
+    return version
+
+
+def _lock_version(version: SopVersion) -> SopVersion:
+    locked = SopVersion.objects.select_for_update().select_related("sop").filter(pk=version.pk).first()
+    if locked is None:
+        raise NotFound(_("The SOP version was deleted."))
+    return locked
+
+
+def _require_draft(version: SopVersion) -> None:
+    if not version.is_draft:
+        raise Conflict(
+            _("Version %(number)d is approved and can no longer change; start a new draft.")
+            % {"number": version.number},
+            fields={"version": _("Approved versions are frozen.")},
+        )
+
+
+@transaction.atomic
+def sop_draft_save(
+    *,
+    actor: User | None,
+    version: SopVersion,
+    steps: Sequence[StepData],
+    reason: str,
+    name: str | None = None,
+    description: str | None = None,
+    expected_revision: int | None = None,
+    at: datetime | None = None,
+) -> SopVersion:
+    """Replace a draft's steps and checkpoints (and its reason for change; the SOP's name and description
+    when given). Conflict when the version is approved or `expected_revision` is stale."""
+    locked = _lock_version(version)
+    _require_draft(locked)
+    if expected_revision is not None and expected_revision != locked.revision:
+        raise Conflict(
+            _("Someone saved this draft since you loaded it. Reload it and make your change again."),
+            fields={"revision": _("Stale revision.")},
+        )
+    clean_reason = _clean_reason(reason)
+    rows = _clean_steps(steps)
+    sop = locked.sop
+    if name is not None or description is not None:
+        problems = _PolicyProblems()
+        if name is not None:
+            sop.name = _line(problems, "name", name, max_length=NAME_MAX, missing=_("Name the SOP."))
+        if description is not None:
+            sop.description = str(description).replace("\x00", "").strip()
+        problems.raise_if_any()
+        sop.save(update_fields=["name", "description"])
+    _store_steps(locked, rows)
+    locked.reason = clean_reason
+    locked.revision += 1
+    locked.updated_at = at or timezone.now()
+    locked.save(update_fields=["reason", "revision", "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def sop_draft_start(*, actor: User | None, sop: Sop, reason: str, at: datetime | None = None) -> SopVersion:
+    """A new draft copying the SOP's latest version. Conflict when a draft already exists."""
+    clean_reason = _clean_reason(reason)
+    locked = Sop.objects.select_for_update().filter(pk=sop.pk).first()
+    if locked is None:
+        raise NotFound(_("The SOP was deleted."))
+    latest = locked.versions.order_by("-number").first()
+    if latest is not None and latest.is_draft:
+        raise Conflict(
+            _("Version %(number)d is still a draft: change it, or discard it first.")
+            % {"number": latest.number},
+            fields={"version": _("A draft exists.")},
+        )
+    now = at or timezone.now()
+    draft = SopVersion.objects.create(
+        sop=locked,
+        number=(latest.number + 1) if latest else 1,
+        reason=clean_reason,
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    if latest is not None:
+        _store_steps(draft, _clean_steps(step_data_of(latest)))
+    return draft
+
+
+@transaction.atomic
+def sop_draft_discard(*, actor: User | None, version: SopVersion) -> None:
+    """Delete a draft (approved versions stay for ever)."""
+    locked = _lock_version(version)
+    _require_draft(locked)
+    locked.delete()
+
+
+@transaction.atomic
+def sop_version_approve(
+    *, actor: User, version: SopVersion, effective_from: date, at: datetime | None = None
+) -> SopVersion:
+    """Approve a draft (service managers and administrators only: recorded with the time) to take effect
+    on `effective_from`, which may not be before today nor before the latest approved version's date.
+    New tickets of the SOP's service types get the version in effect on the day they are created."""
+    if not account_policies.is_service_manager_or_admin(actor):
+        raise PermissionDenied(_("Only a service manager approves an SOP version."))
+    locked = _lock_version(version)
+    _require_draft(locked)
+    now = at or timezone.now()
+    today = timezone.localdate(now)
+    if not isinstance(effective_from, date):
+        raise ValidationFailed(
+            _("Give the date the version takes effect."), fields={"effective_from": _("Enter a date.")}
+        )
+    if effective_from < today:
+        raise ValidationFailed(
+            _("A version cannot take effect in the past (before %(today)s).") % {"today": today.isoformat()},
+            fields={"effective_from": _("Today or later.")},
+        )
+    latest = (
+        SopVersion.objects.filter(sop_id=locked.sop_id, status=SopVersionStatus.APPROVED)
+        .order_by("-effective_from")
+        .first()
+    )
+    if latest is not None and latest.effective_from is not None and effective_from <= latest.effective_from:
+        raise ValidationFailed(
+            _("Version %(number)d takes effect on %(day)s; this one must take effect after it.")
+            % {"number": latest.number, "day": latest.effective_from.isoformat()},
+            fields={"effective_from": _("After %(day)s.") % {"day": latest.effective_from.isoformat()}},
+        )
+    if not locked.steps.exists():
+        raise ValidationFailed(_("An SOP needs at least one step."), fields={"steps": _("Add a step.")})
+    locked.status = SopVersionStatus.APPROVED
+    locked.effective_from = effective_from
+    locked.approved_by = actor
+    locked.approved_at = now
+    locked.updated_at = now
+    locked.save(update_fields=["status", "effective_from", "approved_by", "approved_at", "updated_at"])
+    return locked

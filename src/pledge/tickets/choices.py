@@ -110,6 +110,9 @@ class EventKind(models.TextChoices):
     ESCALATED = "escalated", _("Escalated")
     WATCHER = "watcher", _("Watcher added")
     ON_SITE = "on_site", _("Arrived on site")
+    STEP = "step", _("SOP step")
+    OVERRIDE = "override", _("Checkpoint override")
+    HANDOFF = "handoff", _("Handed to back-office")
 
 
 # Events a customer sees on their status timeline (everything else is internal).
@@ -126,3 +129,12 @@ class ClockState(models.TextChoices):
 
 # Clocks that still count towards their due instant (a breached clock keeps counting until achieved).
 LIVE_CLOCK_STATES = (ClockState.RUNNING, ClockState.PAUSED, ClockState.BREACHED)
+
+
+class StepState(models.TextChoices):
+    """Where a ticket's SOP step is: waiting for earlier steps, under way, done, or dropped."""
+
+    PENDING = "pending", _("Not started")
+    ACTIVE = "active", _("Under way")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")

@@ -35,14 +35,14 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from pledge.accounts.models import User
 from pledge.customers.models import Contract
 from pledge.lib.businesstime import BusinessTime, BusinessTimeError
-from pledge.standards.choices import SlaTarget
-from pledge.standards.models import BusinessCalendar, EscalationLevel, SlaPolicy
+from pledge.standards.choices import STEP_TARGETS, ClockTarget, SlaTarget
+from pledge.standards.models import BusinessCalendar, EscalationLevel, SlaPolicy, default_pause_statuses
 from pledge.standards.selectors import business_time_for
 from pledge.tickets.choices import DONE_STATUSES, ClockState, EventKind, Kind, Status
 from pledge.tickets.models import SlaClock, Ticket, TicketEvent
@@ -52,7 +52,8 @@ FINISHED_STATES = (ClockState.ACHIEVED, ClockState.CANCELLED)
 STARTING_TARGETS = (SlaTarget.FIRST_RESPONSE, SlaTarget.RESOLUTION, SlaTarget.ON_SITE)
 RESPONSE_TARGETS = (SlaTarget.FIRST_RESPONSE, SlaTarget.NEXT_RESPONSE)
 BULK_BATCH = 50_000
-_TARGET_CODES = {target: code for code, target in enumerate(SlaTarget.values)}
+_TARGET_CODES = {target: code for code, target in enumerate(ClockTarget.values)}
+_STEP_CODES = [_TARGET_CODES[target] for target in STEP_TARGETS]
 _RECOUNT_ROW = np.dtype(
     [
         ("id", np.int64),
@@ -166,6 +167,10 @@ def _matches(policy: SlaPolicy, ticket: Ticket, tier: str) -> bool:
         and (not policy.kinds or ticket.kind in policy.kinds)
         and (not policy.priorities or ticket.priority in policy.priorities)
         and (not policy.channels or ticket.channel in policy.channels)
+        and (
+            not policy.service_types
+            or (ticket.service_type is not None and ticket.service_type.code in policy.service_types)
+        )
     )
 
 
@@ -186,10 +191,14 @@ def policy_for(ticket: Ticket) -> SlaPolicy | None:
 
 
 def promised_targets(policy: SlaPolicy, ticket: Ticket) -> dict[str, int]:
-    """Target → business minutes the policy promises this ticket (on-site only for field visits)."""
+    """Target → business minutes the policy promises this ticket (on-site only for field visits). The
+    ticket's service type may set its own minutes for a target; they replace the policy's."""
     targets: dict[str, int] = {}
+    service_type = ticket.service_type if ticket.service_type_id is not None else None
     for target in SlaTarget.values:
         minutes = policy.target_minutes(target)
+        if service_type is not None and (override := service_type.target_minutes(target)) is not None:
+            minutes = override
         if minutes is None:
             continue
         if target == SlaTarget.ON_SITE and ticket.kind != Kind.FIELD_VISIT:
@@ -366,15 +375,24 @@ def _load(ticket: Ticket) -> _TicketClocks:
 
 
 def _new_clock(
-    state: _TicketClocks, target: str, minutes: int, started: datetime, cycle: int = 0
+    state: _TicketClocks,
+    target: str,
+    minutes: int,
+    started: datetime,
+    cycle: int = 0,
+    *,
+    calendar_id: int | None = None,
 ) -> SlaClock:
-    assert state.policy is not None
+    """A new clock on the policy's calendar (or `calendar_id`: SOP steps of tickets without a policy)."""
+    if calendar_id is None:
+        assert state.policy is not None
+        calendar_id = state.policy.calendar_id
     clock = SlaClock(
         ticket=state.ticket,
         target=target,
         cycle=cycle,
         policy=state.policy,
-        calendar_id=state.policy.calendar_id,
+        calendar_id=calendar_id,
         target_minutes=minutes,
         started_at=started,
         anchor_at=started,
@@ -418,12 +436,27 @@ def _save(state: _TicketClocks, at: datetime) -> None:
 
 
 def most_urgent_due(clocks: Iterable[SlaClock]) -> datetime | None:
-    dues = [c.due_at for c in clocks if _is_live(c) and c.paused_since is None and c.due_at is not None]
+    """The earliest due instant of the running promises (SOP steps are not promises to the customer)."""
+    dues = [
+        c.due_at
+        for c in clocks
+        if _is_live(c) and c.paused_since is None and c.due_at is not None and c.target not in STEP_TARGETS
+    ]
     return min(dues) if dues else None
 
 
 def _paused_by(policy: SlaPolicy | None, status: str) -> bool:
     return policy is not None and status in (policy.pause_statuses or [])
+
+
+def _step_paused_by(policy: SlaPolicy | None, status: str) -> bool:
+    """SOP step clocks pause with the policy's pause statuses, or the default ones without a policy."""
+    statuses = policy.pause_statuses if policy is not None else default_pause_statuses()
+    return status in (statuses or [])
+
+
+def _clock_paused_by(clock: SlaClock, policy: SlaPolicy | None, status: str) -> bool:
+    return _step_paused_by(policy, status) if clock.target in STEP_TARGETS else _paused_by(policy, status)
 
 
 @dataclass
@@ -487,23 +520,21 @@ def on_public_reply(ticket: Ticket, *, from_customer: bool, at: datetime) -> Non
 
 
 def on_status(ticket: Ticket, *, old: str, new: str, at: datetime) -> None:
-    """Pause, resume, finish or reopen the clocks for a status change (the ticket has the new status)."""
-    if ticket.sla_policy_id is None or old == new:
+    """Pause, resume, finish or reopen the clocks for a status change (the ticket has the new status).
+    A resolution or closure cancels the clocks of SOP steps still under way."""
+    if old == new or (ticket.sla_policy_id is None and ticket.sop_version_id is None):
         return
     state = _load(ticket)
-    bt = state.business_time
-    assert bt is not None
+    if not state.clocks:
+        return
     policy = state.policy
-    if new == Status.RESOLVED:
+    if new in DONE_STATUSES:
         for clock in state.live():
-            if clock.target == SlaTarget.ON_SITE:
+            bt = state.business_time_of(clock)
+            if new == Status.CLOSED or clock.target in (SlaTarget.ON_SITE, *STEP_TARGETS):
                 _cancel(clock, bt, at)
             else:
                 _achieve(clock, bt, at)
-            state.touch(clock)
-    elif new == Status.CLOSED:
-        for clock in state.live():
-            _cancel(clock, bt, at)
             state.touch(clock)
     elif old == Status.RESOLVED:  # reopened: the resolution clock counts again from now
         for clock in state.clocks:
@@ -516,13 +547,13 @@ def on_status(ticket: Ticket, *, old: str, new: str, at: datetime) -> None:
                     clock.paused_since = at
                 state.touch(clock)
     if new not in DONE_STATUSES:
-        pause_now = _paused_by(policy, new)
         for clock in state.live():
+            pause_now = _clock_paused_by(clock, policy, new)
             if pause_now and clock.paused_since is None:
-                _pause(clock, bt, at)
+                _pause(clock, state.business_time_of(clock), at)
                 state.touch(clock)
             elif not pause_now and clock.paused_since is not None:
-                _resume(clock, bt, at)
+                _resume(clock, state.business_time_of(clock), at)
                 state.touch(clock)
     _save(state, at)
 
@@ -568,6 +599,9 @@ def reapply(ticket: Ticket, at: datetime, *, rematch: bool) -> tuple[SlaPolicy |
     new_bt = state.business_time
     for clock in state.live():
         old_bt = state.business_time_of(clock)
+        if clock.target in STEP_TARGETS:
+            _reapply_step(state, clock, old_bt, at)
+            continue
         if clock.target not in promised:
             _cancel(clock, old_bt, at)
             state.touch(clock)
@@ -608,6 +642,60 @@ def reapply(ticket: Ticket, at: datetime, *, rematch: bool) -> tuple[SlaPolicy |
         ):
             changes.append(ClockChange(clock.target, old_due, clock.due_at, old_minutes, new_minutes))
     return old_policy, changes
+
+
+def _reapply_step(state: _TicketClocks, clock: SlaClock, old_bt: BusinessTime, at: datetime) -> None:
+    """A step clock follows the policy's calendar (time used stays used) and its pause statuses; its
+    target is the step's time standard, which no policy changes."""
+    policy = state.policy
+    if policy is not None and clock.calendar_id != policy.calendar_id:
+        if clock.paused_since is None:
+            _fold(clock, old_bt, at)
+        clock.calendar_id = policy.calendar_id
+    clock.policy = policy
+    bt = state.business_time_of(clock)
+    paused = _step_paused_by(policy, state.ticket.status)
+    if paused and clock.paused_since is None:
+        _pause(clock, bt, at)
+    elif not paused and clock.paused_since is not None:
+        _resume(clock, bt, at)
+    state.touch(clock)
+
+
+# ---------------------------------------------------------------------------------------------------
+# SOP step clocks (tickets/steps.py decides when steps start and finish)
+
+
+def steps_started(
+    ticket: Ticket, steps: Sequence[tuple[str, int, int]], calendar_id: int, at: datetime
+) -> list[SlaClock]:
+    """Start one clock per (target, position, time standard in business minutes) — `sop_step`, or
+    `handoff` for a back-office step — on the policy's calendar, or on `calendar_id` when the ticket has
+    no policy; paused at once when the ticket waits. Returns the clocks (stored) in the order given."""
+    state = _load(ticket)
+    if state.policy is not None:
+        calendar_id = state.policy.calendar_id
+    started = [
+        _new_clock(state, target, minutes, at, cycle=position, calendar_id=calendar_id)
+        for target, position, minutes in steps
+    ]
+    for clock in started:
+        if _step_paused_by(state.policy, ticket.status):
+            _pause(clock, state.business_time_of(clock), at)
+    _save(state, at)
+    return started
+
+
+def step_finished(ticket: Ticket, clock_id: int, at: datetime) -> SlaClock | None:
+    """Stop a step's clock: achieved when within the time standard, breached otherwise."""
+    state = _load(ticket)
+    clock = next((c for c in state.clocks if c.pk == clock_id), None)
+    if clock is None or not _is_live(clock):
+        return clock
+    _achieve(clock, state.business_time_of(clock), at)
+    state.touch(clock)
+    _save(state, at)
+    return clock
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -782,11 +870,13 @@ def _recount(
 
     # Each ticket's most urgent due instant: all of a ticket's running clocks share its policy's calendar,
     # so they are all here.
+    # SOP step clocks are no promise to the customer: they take no part in it.
+    promise = ~np.isin(codes, _STEP_CODES)
     order = np.argsort(tickets, kind="stable")
     sorted_tickets = tickets[order]
     starts = np.flatnonzero(np.r_[True, sorted_tickets[1:] != sorted_tickets[:-1]])
-    new_min = np.fmin.reduceat(new_due[order], starts)
-    old_min = np.fmin.reduceat(old_due[order], starts)
+    new_min = np.fmin.reduceat(np.where(promise, new_due, np.nan)[order], starts)
+    old_min = np.fmin.reduceat(np.where(promise, old_due, np.nan)[order], starts)
     ticket_ids = sorted_tickets[starts]
     min_moved = ~np.isclose(new_min, old_min, rtol=0.0, atol=0.5, equal_nan=True)
     _write_ticket_due(ticket_ids[min_moved], new_min[min_moved])
@@ -1048,7 +1138,12 @@ def _recount_policy(policy: SlaPolicy, actor: User | None, now: datetime, reason
     pause = list(policy.pause_statuses or [])
     # Tickets whose clocks start, stop, pause or resume: one by one.
     one_by_one: set[int] = set()
-    one_by_one.update(live.exclude(target__in=list(promised)).values_list("ticket_id", flat=True))
+    one_by_one.update(live.exclude(target__in=[*promised, *STEP_TARGETS]).values_list("ticket_id", flat=True))
+    # Tickets whose service type sets its own minutes for a target.
+    overrides = Q()
+    for target in SlaTarget.values:
+        overrides |= Q(**{f"service_type__{target}_minutes__isnull": False})
+    one_by_one.update(open_tickets.filter(overrides).values_list("pk", flat=True))
     one_by_one.update(
         live.filter(paused_since__isnull=True, ticket__status__in=pause).values_list("ticket_id", flat=True)
     )
@@ -1067,7 +1162,7 @@ def _recount_policy(policy: SlaPolicy, actor: User | None, now: datetime, reason
             lacking = lacking.filter(kind=Kind.FIELD_VISIT, on_site_at__isnull=True)
         one_by_one.update(lacking.values_list("pk", flat=True))
     for ticket in open_tickets.filter(pk__in=one_by_one).select_related(
-        "sla_policy__calendar", "organisation"
+        "sla_policy__calendar", "organisation", "service_type"
     ):
         _, changes = reapply(ticket, now, rematch=False)
         Ticket.objects.filter(pk=ticket.pk).update(sla_due_at=ticket.sla_due_at)
@@ -1087,7 +1182,7 @@ def _recount_policy(policy: SlaPolicy, actor: User | None, now: datetime, reason
     # New targets, set-wise; those tickets get an event even if no due instant moves.
     retargeted: set[int] = set()
     for target, minutes in promised.items():
-        changing = rest.filter(target=target).exclude(target_minutes=minutes)
+        changing = rest.filter(target=target).exclude(target_minutes=minutes)  # never a step: not promised
         retargeted.update(changing.values_list("ticket_id", flat=True))
         changing.update(target_minutes=minutes, updated_at=now)
     # Paused clocks whose time used now exceeds a smaller target are breached.
@@ -1099,6 +1194,31 @@ def _recount_policy(policy: SlaPolicy, actor: User | None, now: datetime, reason
         policy.calendar, actor, now, data, policy_id=policy.pk, changed_tickets=retargeted | moved_calendar
     )
     return Recount(result.clocks, result.moved, result.tickets + len(one_by_one))
+
+
+def reapply_service_type(*, service_type_id: int, actor: User | None, at: datetime, reason: str) -> int:
+    """Re-apply the SLA targets to the open tickets of a service type whose own targets changed, each
+    with an event when its clocks changed (caller's transaction). Returns how many tickets changed."""
+    changed = 0
+    for ticket in (
+        Ticket.objects.filter(service_type_id=service_type_id, sla_policy__isnull=False)
+        .exclude(status__in=DONE_STATUSES)
+        .select_related("sla_policy__calendar", "organisation", "service_type")
+    ):
+        _, changes = reapply(ticket, at, rematch=False)
+        if not changes:
+            continue
+        changed += 1
+        Ticket.objects.filter(pk=ticket.pk).update(sla_due_at=ticket.sla_due_at)
+        TicketEvent.objects.create(
+            ticket=ticket,
+            actor=actor,
+            kind=EventKind.SLA,
+            field="sla",
+            data={"reason": reason, "service_type": service_type_id, "clocks": _change_data(changes)},
+            created_at=at,
+        )
+    return changed
 
 
 def _move_to_calendar(clocks: Any, policy: SlaPolicy, now: datetime) -> set[int]:

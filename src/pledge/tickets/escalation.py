@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from pledge.accounts.choices import Role
 from pledge.accounts.models import Notification, User
-from pledge.standards.choices import EscalationRecipient, SlaTarget
+from pledge.standards.choices import ClockTarget, EscalationRecipient
 from pledge.standards.models import EscalationLevel
 from pledge.tickets import clocks, tasks
 from pledge.tickets.choices import LIVE_CLOCK_STATES, ClockState, EventKind, Priority
@@ -185,7 +185,7 @@ def _perform(level: EscalationLevel, clock: SlaClock, ticket: Ticket, now: datet
     recipients = _recipients(level, ticket)
     if recipients:
         actions.append("notify")
-    target_label = str(SlaTarget(clock.target).label)
+    target_label = str(ClockTarget(clock.target).label)
     events.insert(
         0,
         _event(

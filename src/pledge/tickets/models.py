@@ -9,7 +9,16 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from pledge.tickets.choices import OPEN_STATUSES, Channel, ClockState, EventKind, Kind, Priority, Status
+from pledge.tickets.choices import (
+    OPEN_STATUSES,
+    Channel,
+    ClockState,
+    EventKind,
+    Kind,
+    Priority,
+    Status,
+    StepState,
+)
 
 
 class Tag(models.Model):
@@ -115,6 +124,32 @@ class Ticket(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="tickets",
+    )
+    service_type = models.ForeignKey(
+        "standards.ServiceType",
+        verbose_name=_("service type"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+    )
+    # The version of the service type's SOP in effect when the ticket was created; it keeps it.
+    sop_version = models.ForeignKey(
+        "standards.SopVersion",
+        verbose_name=_("SOP version"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+    )
+    # The back-office team holding the ticket while one of its SOP steps is under way (a hand-off).
+    handoff_team = models.ForeignKey(
+        "accounts.Team",
+        verbose_name=_("handed to"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="handoffs",
     )
     # The due instant of the most urgent running clock (None when no clock runs): the queue sorts by it.
     sla_due_at = models.DateTimeField(_("next SLA due"), null=True, blank=True)
@@ -366,3 +401,102 @@ class SlaClock(models.Model):
         if self.achieved_at is None or self.state == ClockState.CANCELLED:
             return None
         return self.state == ClockState.ACHIEVED
+
+
+class TicketStep(models.Model):
+    """One step of the ticket's SOP version being carried out. Its clock (target `sop_step`, cycle =
+    position) times the step's standard from the moment the step starts."""
+
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="steps", db_index=False
+    )
+    step = models.ForeignKey(
+        "standards.SopStep", verbose_name=_("SOP step"), on_delete=models.PROTECT, related_name="executions"
+    )
+    position = models.PositiveSmallIntegerField(_("order"))
+    # Steps of one stage run side by side; stage n+1 starts when every step of stage n is done.
+    stage = models.PositiveSmallIntegerField(_("stage"))
+    state = models.CharField(_("state"), max_length=12, choices=StepState.choices, default=StepState.PENDING)
+    clock = models.OneToOneField(
+        SlaClock, verbose_name=_("clock"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("completed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Working minutes from start to completion on the clock's calendar (pauses excluded), and whether
+    # that was within the step's time standard: the process execution rate counts these.
+    business_minutes = models.FloatField(_("business minutes taken"), null=True, blank=True)
+    on_time = models.BooleanField(_("within the time standard"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ticket step")
+        verbose_name_plural = _("ticket steps")
+        ordering = ["ticket", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "position"], name="ticket_step_unique"),
+        ]
+        indexes = [
+            # The execution rate: steps completed in a period.
+            models.Index(
+                fields=["completed_at"],
+                name="ticket_step_completed_idx",
+                condition=models.Q(state=StepState.DONE),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} step {self.position} {self.state}"
+
+
+class CheckpointAnswer(models.Model):
+    """One answer to one checkpoint. Answers are appended, never changed: the latest counts, and the
+    first tells whether the checkpoint passed first time."""
+
+    ticket_step = models.ForeignKey(
+        TicketStep, verbose_name=_("ticket step"), on_delete=models.CASCADE, related_name="answers"
+    )
+    checkpoint = models.ForeignKey(
+        "standards.Checkpoint", verbose_name=_("checkpoint"), on_delete=models.PROTECT, related_name="+"
+    )
+    attempt = models.PositiveSmallIntegerField(_("attempt"), default=1)
+    value = models.CharField(_("answer"), max_length=2000, blank=True)
+    number = models.FloatField(_("number"), null=True, blank=True)
+    attachment = models.ForeignKey(
+        Attachment,
+        verbose_name=_("evidence"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # None for answers that cannot fail (text, evidence); False for "no" or a number out of limits.
+    passed = models.BooleanField(_("passed"), null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("answered by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    answered_at = models.DateTimeField(_("answered at"))
+
+    class Meta:
+        verbose_name = _("checkpoint answer")
+        verbose_name_plural = _("checkpoint answers")
+        ordering = ["ticket_step", "checkpoint", "attempt"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket_step", "checkpoint", "attempt"], name="checkpoint_answer_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_step_id} {self.checkpoint_id}#{self.attempt}"

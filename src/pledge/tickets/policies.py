@@ -1,8 +1,8 @@
 """Who may see and change tickets. Every view and endpoint asks here; selectors filter with `visible_q`.
 
 - customers see the tickets of their own organisation, never internal notes or internal events;
-- agents and team leads see tickets of their teams, tickets assigned to them, and tickets no team
-  has taken yet (the triage pool);
+- agents and team leads see tickets of their teams, tickets assigned to them, tickets handed to their
+  back-office team (an SOP hand-off under way), and tickets no team has taken yet (the triage pool);
 - service managers, QA inspectors and administrators see every ticket;
 - QA inspectors only read: they never reply, note, transition or assign;
 - staff who work a ticket record an engineer's arrival on site and add themselves as watchers;
@@ -38,7 +38,13 @@ def visible_q(user: Any) -> Q | None:
     if account_policies.sees_all_tickets(user):
         return None
     if account_policies.is_staff_member(user):
-        return Q(team_id__in=team_ids(user)) | Q(assignee_id=user.pk) | Q(team__isnull=True)
+        teams = team_ids(user)
+        return (
+            Q(team_id__in=teams)
+            | Q(assignee_id=user.pk)
+            | Q(team__isnull=True)
+            | Q(handoff_team_id__in=teams)
+        )
     org_id = customer_organisation_id(user)
     if org_id is None:
         return Q(pk__in=[])
@@ -49,7 +55,10 @@ def can_view_ticket(user: Any, ticket: Any) -> bool:
     if account_policies.sees_all_tickets(user):
         return True
     if account_policies.is_staff_member(user):
-        return ticket.team_id is None or ticket.assignee_id == user.pk or ticket.team_id in team_ids(user)
+        if ticket.team_id is None or ticket.assignee_id == user.pk:
+            return True
+        teams = team_ids(user)
+        return ticket.team_id in teams or ticket.handoff_team_id in teams
     org_id = customer_organisation_id(user)
     return org_id is not None and ticket.organisation_id == org_id
 
@@ -99,3 +108,19 @@ def can_create_ticket_for(user: Any, organisation_id: int) -> bool:
     if account_policies.can_work_tickets(user):
         return True
     return account_policies.is_customer(user) and customer_organisation_id(user) == organisation_id
+
+
+def can_do_step(user: Any, ticket: Any, step: Any) -> bool:
+    """Answer the checkpoints of an SOP step and complete it: a back-office step belongs to its team
+    (members and lead) and to service managers and administrators; any other step to whoever works the
+    ticket."""
+    if not can_work_ticket(user, ticket):
+        return False
+    if step.owner == "back_office" and step.team_id is not None:
+        return step.team_id in team_ids(user) or account_policies.is_service_manager_or_admin(user)
+    return True
+
+
+def can_override_checkpoints(user: Any, ticket: Any) -> bool:
+    """Resolve a ticket over unanswered or failed checkpoints, with a reason: service managers."""
+    return can_work_ticket(user, ticket) and account_policies.is_service_manager_or_admin(user)

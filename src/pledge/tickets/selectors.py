@@ -17,7 +17,7 @@ from pledge.accounts.models import User
 from pledge.core.errors import NotFound
 from pledge.customers.models import Contract
 from pledge.lib.businesstime import BusinessTime, BusinessTimeError
-from pledge.standards.choices import SlaTarget
+from pledge.standards.choices import STEP_TARGETS, SlaTarget
 from pledge.standards.models import SlaPolicy
 from pledge.standards.selectors import Fingerprint, business_time_for, compress_years, holiday_fingerprint
 from pledge.tickets import clocks, policies
@@ -350,7 +350,11 @@ def ticket_clocks(ticket: Ticket, at: datetime) -> TicketSla:
     """The SLA of one ticket at `at`. Queries: its clocks with their calendars, and the holiday
     fingerprint when a calendar uses a holiday set (the policy and contract come with the ticket when
     ticket_get_for loaded it)."""
-    rows = list(SlaClock.objects.filter(ticket_id=ticket.pk).select_related("calendar"))
+    rows = list(
+        SlaClock.objects.filter(ticket_id=ticket.pk)
+        .exclude(target__in=STEP_TARGETS)
+        .select_related("calendar")
+    )
     views = sorted(_views(rows, at), key=_sort_key)
     latest: dict[str, ClockView] = {}
     for view in views:
@@ -383,6 +387,7 @@ def live_clocks_for(tickets: Sequence[Ticket], at: datetime) -> dict[int, list[C
         return {}
     rows = list(
         SlaClock.objects.filter(ticket_id__in=ids, state__in=LIVE_CLOCK_STATES, achieved_at__isnull=True)
+        .exclude(target__in=STEP_TARGETS)
         .select_related("calendar")
         .order_by("ticket_id", "target", "cycle")
     )

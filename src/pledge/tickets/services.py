@@ -9,12 +9,13 @@ functions enforce the domain rules.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -22,12 +23,15 @@ from django.utils.translation import gettext_lazy
 from pledge.accounts import policies as account_policies
 from pledge.accounts.choices import WORKING_ROLES
 from pledge.accounts.models import Team, User
-from pledge.core.errors import Conflict, NotFound, ValidationFailed
+from pledge.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from pledge.core.models import IdempotencyKey
 from pledge.core.uploads import CheckedUpload, UploadLike, check_uploads
 from pledge.customers.models import Asset, Contact, Organisation
 from pledge.customers.policies import customer_organisation_id
-from pledge.tickets import clocks, tasks
+from pledge.standards import selectors as standards_selectors
+from pledge.standards.choices import CheckpointKind
+from pledge.standards.models import Checkpoint, ServiceType
+from pledge.tickets import clocks, steps, tasks
 from pledge.tickets.choices import (
     CUSTOMER_TRANSITIONS,
     TRANSITIONS,
@@ -36,8 +40,9 @@ from pledge.tickets.choices import (
     Kind,
     Priority,
     Status,
+    StepState,
 )
-from pledge.tickets.models import Attachment, Message, Tag, Ticket, TicketEvent
+from pledge.tickets.models import Attachment, CheckpointAnswer, Message, Tag, Ticket, TicketEvent, TicketStep
 
 SUBJECT_MAX = 200
 BODY_MAX = 50_000
@@ -58,6 +63,7 @@ FIELD_LABELS = {
     "channel": gettext_lazy("channel"),
     "priority": gettext_lazy("priority"),
     "status": gettext_lazy("status"),
+    "override_reason": gettext_lazy("reason for the override"),
 }
 
 
@@ -200,9 +206,10 @@ def ticket_create(
     organisation: Organisation,
     subject: str,
     description: str = "",
-    kind: str = Kind.REQUEST,
+    kind: str | None = None,
     channel: str = Channel.PORTAL,
-    priority: str = Priority.P3,
+    priority: str | None = None,
+    service_type: ServiceType | None = None,
     contact: Contact | None = None,
     asset: Asset | None = None,
     team: Team | None = None,
@@ -214,6 +221,9 @@ def ticket_create(
 ) -> tuple[Ticket, bool]:
     """Create a ticket; returns (ticket, created).
 
+    Kind and priority default to the service type's (or service request, P3). A ticket of a service type
+    with an SOP gets the steps of the version in effect today, the first stage started.
+
     With an `idempotency_key`, a retry by the same user returns the ticket the first call made
     (created=False) — concurrent retries block on the key's unique index until the first commits.
     Raises ValidationFailed for bad fields.
@@ -223,6 +233,10 @@ def ticket_create(
         existing = _idempotent_ticket(actor, idempotency_key)
         if existing is not None:
             return existing, False
+    if service_type is not None:
+        service_type = _usable_service_type(service_type, actor)
+    kind = kind or (service_type.default_kind if service_type else Kind.REQUEST)
+    priority = priority or (service_type.default_priority if service_type else Priority.P3)
     subject = _text(subject, "subject", SUBJECT_MAX)
     description = _text(description, "description", BODY_MAX, required=False)
     _choice(kind, Kind, "kind")
@@ -255,6 +269,11 @@ def ticket_create(
     _check_assignment(team, assignee)
     files = check_uploads(attachments)
     now = at or timezone.now()
+    sop_version = (
+        standards_selectors.sop_version_in_effect(service_type.sop_id, timezone.localdate(now))
+        if service_type is not None and service_type.sop_id is not None
+        else None
+    )
     try:
         with transaction.atomic():
             ticket = Ticket(
@@ -272,10 +291,15 @@ def ticket_create(
                 created_by=actor,
                 created_at=now,
                 updated_at=now,
+                service_type=service_type,
+                sop_version=sop_version,
             )
             planned = clocks.plan(ticket, now)
             ticket.save(force_insert=True)
             clocks.store(planned)
+            if sop_version is not None and service_type is not None:
+                steps.instantiate(ticket, sop_version, service_type, now)
+                ticket.save(update_fields=["status", "handoff_team", "version", "sla_due_at"])
             if tag_names:
                 ticket.tags.set(_tag_objects(tag_names))
             _store_attachments(ticket, None, files)
@@ -285,7 +309,13 @@ def ticket_create(
                 kind=EventKind.CREATED,
                 new_value=Status.NEW,
                 created_at=now,
-                data={"kind": kind, "priority": priority, "channel": channel},
+                data={
+                    "kind": kind,
+                    "priority": priority,
+                    "channel": channel,
+                    **({"service_type": service_type.code} if service_type else {}),
+                    **({"sop_version": sop_version.number} if sop_version else {}),
+                },
             )
             if idempotency_key is not None:
                 IdempotencyKey.objects.create(
@@ -301,6 +331,18 @@ def ticket_create(
             raise
         return existing, False
     return ticket, True
+
+
+def _usable_service_type(service_type: ServiceType, actor: User) -> ServiceType:
+    """The service type as stored, if it is active (and offered to customers, for a customer)."""
+    stored = ServiceType.objects.select_related("calendar").filter(pk=service_type.pk).first()
+    customer = account_policies.is_customer(actor)
+    if stored is None or not stored.is_active or (customer and not stored.customer_selectable):
+        raise ValidationFailed(
+            _("This service type is not available."),
+            fields={"service_type": _("Choose another service type.")},
+        )
+    return stored
 
 
 def _idempotent_ticket(actor: User, key: str) -> Ticket | None:
@@ -440,11 +482,15 @@ def ticket_transition(
     to_status: str,
     expected_version: int | None,
     reason: str = "",
+    override_reason: str = "",
     at: datetime | None = None,
 ) -> Ticket:
     """Move a ticket along the workflow (choices.TRANSITIONS; customers: CUSTOMER_TRANSITIONS).
 
-    Raises Conflict when stale, ValidationFailed when the move is not allowed from the current status.
+    Resolving a ticket whose SOP has a mandatory checkpoint unanswered or a critical one failed is refused
+    (ValidationFailed on `checkpoints`) unless a service manager gives an `override_reason`, which is
+    logged with the checkpoints it overrode. Raises Conflict when stale, ValidationFailed when the move is
+    not allowed from the current status.
     """
     _choice(to_status, Status, "status")
     reason = _text(reason, "reason", 1000, required=False)
@@ -457,6 +503,9 @@ def ticket_transition(
             fields={"status": _("Not allowed from the current status.")},
         )
     now = at or timezone.now()
+    override_event = None
+    if to_status == Status.RESOLVED:
+        override_event = _resolution_checks(actor, locked, override_reason, now)
     old = locked.status
     reopened = old == Status.RESOLVED and to_status != Status.CLOSED
     locked.status = to_status
@@ -484,8 +533,48 @@ def ticket_transition(
         created_at=now,
         data={"reason": reason} if reason else {},
     )
+    if override_event is not None:
+        override_event.save()
     transaction.on_commit(lambda: tasks.notify_ticket_status.enqueue(locked.pk, old, to_status))
     return locked
+
+
+OVERRIDE_REASON_MAX = 1000
+
+
+def _resolution_checks(actor: User, ticket: Ticket, override_reason: str, at: datetime) -> TicketEvent | None:
+    """Refuse a resolution that the SOP's checkpoints block, unless a service manager overrides with a
+    reason; returns the (unsaved) override event to log after the status event."""
+    found = steps.blockers(ticket)
+    if not found:
+        return None
+    override_reason = _text(override_reason, "override_reason", OVERRIDE_REASON_MAX, required=False)
+    listed = "; ".join(blocker.sentence() for blocker in found[:5])
+    if len(found) > 5:
+        listed += " …"
+    if not override_reason:
+        raise ValidationFailed(
+            _("%(number)s cannot be resolved yet: %(checkpoints)s.")
+            % {"number": ticket.number, "checkpoints": listed},
+            fields={"checkpoints": _("Answer the mandatory checkpoints and pass the critical ones first.")},
+        )
+    if not account_policies.is_service_manager_or_admin(actor):
+        raise PermissionDenied(_("Only a service manager can resolve a ticket over its checkpoints."))
+    return TicketEvent(
+        ticket=ticket,
+        actor=actor,
+        kind=EventKind.OVERRIDE,
+        field="checkpoints",
+        new_value=override_reason[:200],
+        created_at=at,
+        data={
+            "reason": override_reason,
+            "checkpoints": [
+                {"step": blocker.step, "checkpoint": blocker.checkpoint, "problem": blocker.problem}
+                for blocker in found
+            ],
+        },
+    )
 
 
 @transaction.atomic
@@ -717,3 +806,168 @@ def ticket_remove_watcher(
         created_at=now,
     )
     return True
+
+
+@transaction.atomic
+def sop_step_complete(
+    *,
+    actor: User,
+    ticket: Ticket,
+    position: int,
+    answers: Mapping[str, str] | None = None,
+    evidence: Mapping[str, UploadLike] | None = None,
+    complete: bool = True,
+    at: datetime | None = None,
+) -> TicketStep:
+    """Answer checkpoints of the ticket's step at `position` (checkpoint key → answer text; file and
+    photo checkpoints take `evidence`, key → upload) and, with `complete`, mark the step done, which
+    starts the next stage when it was the last of its own. Every answer is kept: answering a checkpoint
+    again adds an attempt, so a failed critical checkpoint can be put right after a repair.
+
+    Completing needs every mandatory checkpoint of the step answered (now or before). Refused
+    (ValidationFailed naming `answers.<key>`) for unknown keys, unreadable answers and missing mandatory
+    ones; a step not yet started cannot be completed (Conflict); a closed ticket changes no more.
+    """
+    answers = dict(answers or {})
+    evidence = dict(evidence or {})
+    locked = _lock(ticket.pk, None)
+    if locked.status == Status.CLOSED:
+        raise Conflict(
+            _("%(number)s is closed.") % {"number": locked.number}, fields={"status": _("Closed.")}
+        )
+    row = (
+        TicketStep.objects.select_for_update(of=("self",))
+        .select_related("step")
+        .filter(ticket_id=locked.pk, position=position)
+        .first()
+    )
+    if row is None:
+        raise NotFound(
+            _("%(number)s has no step %(position)s.") % {"number": locked.number, "position": position}
+        )
+    if complete and row.state != StepState.ACTIVE:
+        message = {
+            StepState.PENDING: _("The step “%(step)s” has not started yet: earlier steps come first."),
+            StepState.DONE: _("The step “%(step)s” is done already."),
+            StepState.CANCELLED: _("The step “%(step)s” was cancelled."),
+        }.get(StepState(row.state), _("The step “%(step)s” cannot be completed now."))
+        raise Conflict(message % {"step": row.step.name}, fields={"position": _("Not under way.")})
+    if row.state == StepState.PENDING:
+        raise Conflict(
+            _("The step “%(step)s” has not started yet: earlier steps come first.") % {"step": row.step.name},
+            fields={"position": _("Not started.")},
+        )
+    checkpoints = {cp.key: cp for cp in Checkpoint.objects.filter(step_id=row.step_id).order_by("position")}
+    problems: dict[str, str] = {}
+    for key in [*answers, *evidence]:
+        if key not in checkpoints:
+            problems[f"answers.{key[:50]}"] = _("The step has no checkpoint %(key)s.") % {"key": key[:50]}
+    judged: dict[str, steps.Judged] = {}
+    for key, checkpoint in checkpoints.items():
+        raw = answers.get(key)
+        upload = evidence.get(key)
+        if checkpoint.kind in (CheckpointKind.FILE, CheckpointKind.PHOTO):
+            if upload is None:
+                if raw not in (None, ""):
+                    problems[f"answers.{key}"] = _("Attach the file this checkpoint asks for.")
+                continue
+        elif upload is not None:
+            problems[f"answers.{key}"] = _("This checkpoint takes an answer, not a file.")
+            continue
+        elif raw is None or str(raw).strip() == "":
+            continue
+        try:
+            judged[key] = steps.judge(checkpoint, raw or "")
+        except ValueError as exc:
+            problems[f"answers.{key}"] = str(exc)
+    files: dict[str, CheckedUpload] = {}
+    for key, upload in evidence.items():
+        evidence_checkpoint = checkpoints.get(key)
+        if evidence_checkpoint is None or evidence_checkpoint.kind not in (
+            CheckpointKind.FILE,
+            CheckpointKind.PHOTO,
+        ):
+            continue
+        try:
+            checked = check_uploads([upload])[0]
+        except ValidationFailed as exc:
+            problems[f"answers.{key}"] = exc.message
+            continue
+        if evidence_checkpoint.kind == CheckpointKind.PHOTO and not checked.content_type.startswith("image/"):
+            problems[f"answers.{key}"] = _("%(name)s is not a photo (PNG, JPEG, GIF or WebP).") % {
+                "name": checked.filename
+            }
+            continue
+        files[key] = checked
+    answered_before = set(
+        CheckpointAnswer.objects.filter(ticket_step=row).values_list("checkpoint__key", flat=True).distinct()
+    )
+    if complete:
+        for key, checkpoint in checkpoints.items():
+            if checkpoint.mandatory and key not in judged and key not in files and key not in answered_before:
+                problems.setdefault(f"answers.{key}", _("Mandatory: answer it to complete the step."))
+    if problems:
+        first = next(iter(problems.values()))
+        raise ValidationFailed(
+            _("The step “%(step)s” was not saved: %(problem)s") % {"step": row.step.name, "problem": first},
+            fields=problems,
+        )
+    if not judged and not files and not complete:
+        raise ValidationFailed(
+            _("Nothing to save: answer at least one checkpoint."), fields={"answers": _("Required.")}
+        )
+    now = at or timezone.now()
+    attempts = dict(
+        CheckpointAnswer.objects.filter(ticket_step=row)
+        .values_list("checkpoint__key")
+        .annotate(n=Count("id"))
+        .values_list("checkpoint__key", "n")
+    )
+    stored_files = dict(zip(files, _store_attachments(locked, None, list(files.values())), strict=True))
+    new_answers = []
+    for key, checkpoint in checkpoints.items():
+        if key not in judged and key not in stored_files:
+            continue
+        result = judged.get(key) or steps.Judged(answers.get(key, "") or "", None, None)
+        new_answers.append(
+            CheckpointAnswer(
+                ticket_step=row,
+                checkpoint=checkpoint,
+                attempt=attempts.get(key, 0) + 1,
+                value=result.value,
+                number=result.number,
+                attachment=stored_files.get(key),
+                passed=result.passed,
+                answered_by=actor,
+                answered_at=now,
+            )
+        )
+    CheckpointAnswer.objects.bulk_create(new_answers)
+    started: list[TicketStep] = []
+    if complete:
+        steps.finish(locked, row, actor.pk, now)
+        started = steps.advance(locked, now)
+    failed = [answer.checkpoint.label for answer in new_answers if answer.passed is False]
+    TicketEvent.objects.create(
+        ticket=locked,
+        actor=actor,
+        kind=EventKind.STEP,
+        field=row.step.key,
+        old_value="",
+        new_value=row.state,
+        created_at=now,
+        data={
+            "position": row.position,
+            "step": row.step.name,
+            "completed": complete,
+            "on_time": row.on_time,
+            "business_minutes": row.business_minutes,
+            "milestone": row.step.milestone_name if complete and row.step.is_milestone else "",
+            "answered": [answer.checkpoint.key for answer in new_answers],
+            "failed": failed,
+            "started": [item.step.name for item in started],
+        },
+    )
+    locked.updated_at = now
+    locked.save(update_fields=["updated_at", "sla_due_at", "status", "handoff_team", "version"])
+    return row
