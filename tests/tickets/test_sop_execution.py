@@ -372,3 +372,33 @@ def test_a_back_office_step_hands_the_ticket_over_and_back(world: World, repair:
     assert [s.state for s in steps_of(ticket)][2:4] == [StepState.ACTIVE, StepState.ACTIVE]
     kinds = list(TicketEvent.objects.filter(ticket=ticket).order_by("id").values_list("kind", flat=True))
     assert kinds.count(EventKind.HANDOFF) == 2
+
+
+def test_the_steps_selector_shows_clocks_answers_and_blockers(
+    world: World, repair: ServiceType, django_assert_num_queries: object
+) -> None:
+    from pledge.tickets.selectors import ticket_steps
+
+    ticket = world.ticket(service_type=repair, at=sh(2026, 11, 23, 10, 0))
+    ticket_services.sop_step_complete(
+        actor=world.agent,
+        ticket=ticket,
+        position=1,
+        answers={"cause-found": "no"},
+        at=sh(2026, 11, 23, 10, 30),
+    )
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    view = ticket_steps(ticket, sh(2026, 11, 23, 11, 0))
+    assert [s.row.state for s in view.steps] == ["done", "active", "active", "pending"]
+    assert [s.step.key for s in view.current] == ["repair", "parts"]
+    assert [s.step.milestone_name for s in view.milestones] == ["Fault diagnosed", "Repair confirmed"]
+    first = view.steps[0]
+    assert first.checkpoints[0].answer is not None and first.checkpoints[0].blocking == "failed"
+    repair_step = view.steps[1]
+    assert repair_step.clock is not None and repair_step.clock.used_minutes == pytest.approx(30)
+    assert {(s.step.key, c.checkpoint.key, c.blocking) for s, c in view.blockers} == {
+        ("diagnose", "cause-found", "failed"),
+        ("repair", "pressure", "unanswered"),
+        ("parts", "parts-used", "unanswered"),
+        ("confirm", "customer-ok", "unanswered"),
+    }
