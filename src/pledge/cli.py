@@ -133,6 +133,7 @@ def _print_help() -> None:
             "  calendars  import, export and list business calendars\n"
             "  holidays   import a new year's official holiday schedule, list the years known\n"
             "  sla due    when is a target due on a calendar (one question, or JSON lines on stdin)\n"
+            "  standards export  the standards handbook in effect on a date (HTML or Markdown)\n"
             "  …          any Django management command (pledge help-all lists them)\n\n"
             "pledge demo --help, pledge serve --help, pledge worker --help and pledge calendars --help list\n"
             "their options."
@@ -746,7 +747,7 @@ def _stop_background_worker(arbiter: Any, server_worker: Any) -> None:
 
 # --- pledge calendars, pledge holidays, pledge sla --------------------------------------------------
 
-_STANDARDS_COMMANDS = {"calendars", "holidays", "sla"}
+_STANDARDS_COMMANDS = {"calendars", "holidays", "sla", "standards"}
 
 
 def _standards_command(command: str, argv: list[str]) -> int:
@@ -757,6 +758,8 @@ def _standards_command(command: str, argv: list[str]) -> int:
             return _calendars(argv)
         if command == "holidays":
             return _holidays(argv)
+        if command == "standards":
+            return _standards(argv)
         return _sla(argv)
     except (OperationalError, ProgrammingError) as exc:
         text = _one_line(exc)
@@ -861,6 +864,69 @@ def _calendars(argv: list[str]) -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
         print("  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[5]]))
+    return 0
+
+
+def _iso_day(text: str) -> Any:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            _("%(value)s is not a date like 2026-12-01") % {"value": text}
+        ) from None
+
+
+def _standards(argv: list[str]) -> int:
+    from django.conf import settings
+    from django.utils import translation
+
+    from pledge.standards import handbook
+
+    parser = _Parser(prog="pledge standards", description=_("The service standards handbook."))
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
+    exporting = actions.add_parser(
+        "export",
+        help=_("write the standards handbook in effect on a date"),
+        description=_(
+            "Write the whole standard in effect on a date — service catalogue, SOPs with their steps, "
+            "checkpoints and time standards, SLA policies and business calendars, each with its version — "
+            "as a printable HTML page or as Markdown, to standard output or a file."
+        ),
+    )
+    exporting.add_argument("--date", type=_iso_day, default=None, help=_("YYYY-MM-DD; default today"))
+    exporting.add_argument("--format", choices=("html", "markdown"), default="html", help=_("default html"))
+    exporting.add_argument(
+        "--language",
+        choices=[code for code, _name in settings.LANGUAGES],
+        default=settings.LANGUAGE_CODE,
+        help=_("default %(language)s") % {"language": settings.LANGUAGE_CODE},
+    )
+    exporting.add_argument("--output", "-o", default="-", help=_("a file to write; default standard output"))
+    opts = parser.parse_args(argv)
+    with translation.override(opts.language):
+        book = handbook.build_handbook(opts.date)
+        text = handbook.render_html(book) if opts.format == "html" else handbook.render_markdown(book)
+    if opts.output == "-":
+        sys.stdout.write(text)
+        return 0
+    try:
+        with open(opts.output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise CliError(
+            _("cannot write %(file)s: %(error)s") % {"file": opts.output, "error": exc.strerror or exc}
+        ) from None
+    print(
+        _("%(file)s: the standard in effect on %(day)s (%(sops)d SOPs, %(types)d service types)")
+        % {
+            "file": opts.output,
+            "day": book.day.isoformat(),
+            "sops": len(book.sops),
+            "types": len(book.service_types),
+        }
+    )
     return 0
 
 
