@@ -23,6 +23,7 @@ from pledge.accounts.api import router as accounts_router
 from pledge.accounts.services import api_token_authenticate
 from pledge.core.errors import DomainError
 from pledge.customers.api import router as customers_router
+from pledge.quality.api import router as quality_router
 from pledge.standards.api import router as standards_router
 from pledge.tickets.api import router as tickets_router
 
@@ -139,3 +140,4 @@ api.add_router("", accounts_router)
 api.add_router("/tickets", tickets_router)
 api.add_router("", customers_router)
 api.add_router("", standards_router)
+api.add_router("", quality_router)

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "pledge.customers",
     "pledge.standards",
     "pledge.tickets",
+    "pledge.quality",
     "pledge.portal",
 ]
 

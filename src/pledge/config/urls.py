@@ -13,6 +13,7 @@ urlpatterns = [
     path("agent/", include("pledge.tickets.urls")),
     path("portal/", include("pledge.portal.urls")),
     path("standards/", include("pledge.standards.urls")),
+    path("quality/", include("pledge.quality.urls")),
     path("api/v1/", api.urls),
     re_path(r"^api/(?P<rest>.*)$", core_views.api_not_found),
     path("admin/", admin.site.urls),

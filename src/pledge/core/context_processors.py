@@ -9,6 +9,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from pledge.accounts import policies as account_policies
+from pledge.quality import policies as quality_policies
 
 
 class _UnreadCount:
@@ -35,5 +36,6 @@ def pledge(request: HttpRequest) -> dict[str, Any]:
         "nav_is_staff": is_staff,
         "nav_is_customer": bool(user is not None and account_policies.is_customer(user)),
         "nav_is_admin": bool(user is not None and account_policies.can_use_admin(user)),
+        "nav_kpis": bool(user is not None and quality_policies.can_view_kpis(user)),
         "nav_unread_notifications": _UnreadCount(user) if is_staff else 0,
     }
