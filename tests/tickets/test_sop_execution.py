@@ -402,3 +402,53 @@ def test_the_steps_selector_shows_clocks_answers_and_blockers(
         ("parts", "parts-used", "unanswered"),
         ("confirm", "customer-ok", "unanswered"),
     }
+
+
+def test_an_overdue_step_escalates_through_the_sla_sweep(
+    world: World, repair: ServiceType, calendars: dict[str, BusinessCalendar]
+) -> None:
+    from pledge.accounts.models import Notification
+    from pledge.standards.models import EscalationLevel, SlaPolicy
+    from pledge.tickets import clocks, escalation
+
+    policy = SlaPolicy.objects.create(
+        name="Office faults", calendar=calendars["cn-office"], kinds=["fault"], resolution_minutes=960
+    )
+    EscalationLevel.objects.create(policy=policy, target="sop_step", percent=100, notify=["assignee"])
+    EscalationLevel.objects.create(policy=policy, target="sop_step", percent=200, notify=["team_lead"])
+    clocks.forget_cached_policies()
+    ticket = world.ticket(
+        service_type=repair, team=world.frontline, assignee=world.agent, at=sh(2026, 11, 23, 10, 0)
+    )
+    diagnose = steps_of(ticket)[0]
+    assert diagnose.clock is not None and diagnose.clock.policy_id == policy.pk
+    assert diagnose.clock.next_escalation_at == sh(2026, 11, 23, 11, 0)  # 100 % of 60 minutes
+    # The step clock is no promise: the queue's SLA due is the resolution's.
+    assert Ticket.objects.get(pk=ticket.pk).sla_due_at == sh(2026, 11, 25, 10, 0)
+
+    assert escalation.sla_sweep(sh(2026, 11, 23, 10, 59)).escalated == 0
+    result = escalation.sla_sweep(sh(2026, 11, 23, 11, 0))
+    assert (result.breached, result.escalated) == (1, 1)
+    assert escalation.sla_sweep(sh(2026, 11, 23, 11, 30)).escalated == 0  # once
+    event = TicketEvent.objects.get(ticket=ticket, kind=EventKind.ESCALATED)
+    assert event.data["target"] == "sop_step" and event.data["step"] == "Diagnose the fault"
+    note = Notification.objects.get(user=world.agent)
+    assert "SOP step “Diagnose the fault”" in note.title
+    # 200 %: 11:00 + 60 working minutes over lunch → 13:00; the team lead is told.
+    assert escalation.sla_sweep(sh(2026, 11, 23, 13, 0)).escalated == 1
+    assert Notification.objects.filter(user=world.lead).count() == 1
+    # Completing the step late records it as late; no more escalation.
+    ticket_services.sop_step_complete(
+        actor=world.agent,
+        ticket=ticket,
+        position=1,
+        answers={"cause-found": "yes"},
+        at=sh(2026, 11, 23, 14, 0),
+    )
+    assert steps_of(ticket)[0].on_time is False
+    # The next stage started at 14:00: repair (4 h, due 18:00) and parts (2 h, due 16:00) are overdue by
+    # Tuesday morning and escalate; the finished diagnosis does not again.
+    escalation.sla_sweep(sh(2026, 11, 24, 9, 0))
+    steps = [e.data["step"] for e in TicketEvent.objects.filter(ticket=ticket, kind=EventKind.ESCALATED)]
+    assert steps.count("Diagnose the fault") == 2
+    assert {"Repair on site", "Record parts used"} <= set(steps)

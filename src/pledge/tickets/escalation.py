@@ -20,11 +20,11 @@ from django.utils.translation import gettext as _
 
 from pledge.accounts.choices import Role
 from pledge.accounts.models import Notification, User
-from pledge.standards.choices import ClockTarget, EscalationRecipient
+from pledge.standards.choices import STEP_TARGETS, ClockTarget, EscalationRecipient
 from pledge.standards.models import EscalationLevel
 from pledge.tickets import clocks, tasks
 from pledge.tickets.choices import LIVE_CLOCK_STATES, ClockState, EventKind, Priority
-from pledge.tickets.models import SlaClock, Ticket, TicketEvent
+from pledge.tickets.models import SlaClock, Ticket, TicketEvent, TicketStep
 
 SWEEP_BATCH = 500
 RAISED = {Priority.P4: Priority.P3, Priority.P3: Priority.P2, Priority.P2: Priority.P1}
@@ -182,10 +182,20 @@ def _perform(level: EscalationLevel, clock: SlaClock, ticket: Ticket, now: datet
             )
         )
         actions.append("add_watcher")
-    recipients = _recipients(level, ticket)
+    step_name = ""
+    if clock.target in STEP_TARGETS:
+        step_name = (
+            TicketStep.objects.filter(ticket_id=ticket.pk, position=clock.cycle)
+            .values_list("step__name", flat=True)
+            .first()
+            or ""
+        )
+    recipients = _recipients(level, ticket, clock)
     if recipients:
         actions.append("notify")
     target_label = str(ClockTarget(clock.target).label)
+    if step_name:
+        target_label = _("%(target)s “%(step)s”") % {"target": target_label, "step": step_name}
     events.insert(
         0,
         _event(
@@ -198,6 +208,7 @@ def _perform(level: EscalationLevel, clock: SlaClock, ticket: Ticket, now: datet
             {
                 "target": clock.target,
                 "cycle": clock.cycle,
+                **({"step": step_name} if step_name else {}),
                 "percent": level.percent,
                 "level_id": level.pk,
                 "actions": actions,
@@ -255,13 +266,18 @@ def _event(
     )
 
 
-def _recipients(level: EscalationLevel, ticket: Ticket) -> list[User]:
+def _recipients(level: EscalationLevel, ticket: Ticket, clock: SlaClock) -> list[User]:
+    """Who the level notifies. For a hand-off's OLA the team lead is the lead of the back-office team
+    holding the ticket."""
     wanted = set(level.notify or [])
     users: dict[int, User] = {}
     if EscalationRecipient.ASSIGNEE in wanted and ticket.assignee is not None:
         users[ticket.assignee.pk] = ticket.assignee
-    if EscalationRecipient.TEAM_LEAD in wanted and ticket.team is not None and ticket.team.lead_id:
-        lead = User.objects.filter(pk=ticket.team.lead_id).first()
+    team = ticket.team
+    if clock.target == ClockTarget.HANDOFF and ticket.handoff_team_id is not None:
+        team = ticket.handoff_team
+    if EscalationRecipient.TEAM_LEAD in wanted and team is not None and team.lead_id:
+        lead = User.objects.filter(pk=team.lead_id).first()
         if lead is not None:
             users[lead.pk] = lead
     if EscalationRecipient.SERVICE_MANAGERS in wanted:
