@@ -11,6 +11,8 @@ from typing import Any
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
+from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -21,20 +23,38 @@ from pledge.customers.choices import Tier
 from pledge.standards import calendar_files
 from pledge.standards.choices import (
     WEEKDAY_KEYS,
+    CheckpointKind,
     EscalationRecipient,
     HolidaySetCode,
+    ServiceCategory,
     SlaTarget,
+    StepOwner,
     Weekday,
 )
-from pledge.standards.models import NAME_MAX, TIMEZONE_MAX, BusinessCalendar, SlaPolicy
+from pledge.standards.models import (
+    CODE_MAX,
+    NAME_MAX,
+    TIMEZONE_MAX,
+    BusinessCalendar,
+    ServiceType,
+    SlaPolicy,
+    Sop,
+)
 from pledge.standards.services import (
     DESCRIPTION_MAX,
+    GUIDANCE_MAX,
+    LABEL_MAX,
+    MAX_CHECKPOINTS,
     MAX_PERCENT,
     MAX_TARGET_MINUTES,
     MIN_PERCENT,
     PAUSABLE_STATUSES,
     REASON_MAX,
+    REASON_TEXT_MAX,
+    UNIT_MAX,
+    CheckpointData,
     EscalationLevelData,
+    StepData,
 )
 from pledge.tickets.choices import Channel, Kind, Priority, Status
 
@@ -327,6 +347,7 @@ class SlaPolicyForm(DomainErrorsMixin, forms.Form):
     kinds = _checkboxes(gettext_lazy("Ticket kinds"), Kind.choices)
     tiers = _checkboxes(gettext_lazy("Customer tiers"), Tier.choices)
     channels = _checkboxes(gettext_lazy("Channels"), Channel.choices)
+    service_types = _checkboxes(gettext_lazy("Service types"), ())
     calendar = forms.ChoiceField(label=gettext_lazy("Business calendar"))
     first_response_minutes = DurationField(label=SlaTarget.FIRST_RESPONSE.label)
     next_response_minutes = DurationField(label=SlaTarget.NEXT_RESPONSE.label)
@@ -340,7 +361,7 @@ class SlaPolicyForm(DomainErrorsMixin, forms.Form):
     version = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
     reason = _reason_field()
 
-    CONDITION_FIELDS = ("priorities", "kinds", "tiers", "channels")
+    CONDITION_FIELDS = ("priorities", "kinds", "tiers", "channels", "service_types")
     TARGET_FIELDS = (
         "first_response_minutes",
         "next_response_minutes",
@@ -348,11 +369,20 @@ class SlaPolicyForm(DomainErrorsMixin, forms.Form):
         "on_site_minutes",
     )
 
-    def __init__(self, *args: Any, calendars: list[BusinessCalendar], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        calendars: list[BusinessCalendar],
+        service_types: list[ServiceType] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         calendar_field = self.fields["calendar"]
         assert isinstance(calendar_field, forms.ChoiceField)
         calendar_field.choices = [(c.code, f"{c.name} ({c.code})") for c in calendars]
+        types_field = self.fields["service_types"]
+        assert isinstance(types_field, forms.MultipleChoiceField)
+        types_field.choices = [(t.code, f"{t.name} ({t.code})") for t in service_types or ()]
 
     @classmethod
     def initial_for(cls, policy: SlaPolicy) -> dict[str, Any]:
@@ -364,6 +394,7 @@ class SlaPolicyForm(DomainErrorsMixin, forms.Form):
             "kinds": list(policy.kinds),
             "tiers": list(policy.tiers),
             "channels": list(policy.channels),
+            "service_types": list(policy.service_types),
             "calendar": policy.calendar.code,
             **{name: format_duration(getattr(policy, name)) for name in cls.TARGET_FIELDS},
             "pause_statuses": list(policy.pause_statuses),
@@ -386,7 +417,14 @@ class SlaPolicyForm(DomainErrorsMixin, forms.Form):
         }
 
     def condition_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in self.CONDITION_FIELDS]
+        """The condition groups to show; service types only once the catalogue has some."""
+        types_field = self.fields["service_types"]
+        assert isinstance(types_field, forms.MultipleChoiceField)
+        return [
+            self[name]
+            for name in self.CONDITION_FIELDS
+            if name != "service_types" or types_field.choices or self["service_types"].errors
+        ]
 
     def target_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in self.TARGET_FIELDS]
@@ -501,3 +539,501 @@ def escalation_initial(policy: SlaPolicy) -> list[dict[str, Any]]:
         }
         for level in policy.escalation_levels.all()
     ]
+
+
+# The service catalogue --------------------------------------------------------------------------
+
+_SKILL_SEPARATORS = re.compile(r"[,，、;；\n]+")
+
+
+def _target_fields() -> dict[str, DurationField]:
+    help_text = gettext_lazy("Leave empty to use the SLA policy's target.")
+    return {
+        "first_response_minutes": DurationField(label=SlaTarget.FIRST_RESPONSE.label, help_text=help_text),
+        "next_response_minutes": DurationField(label=SlaTarget.NEXT_RESPONSE.label, help_text=help_text),
+        "resolution_minutes": DurationField(label=SlaTarget.RESOLUTION.label, help_text=help_text),
+        "on_site_minutes": DurationField(label=SlaTarget.ON_SITE.label, help_text=help_text),
+    }
+
+
+class ServiceTypeForm(DomainErrorsMixin, forms.Form):
+    """A service type of the catalogue: how its tickets start, its SOP, calendar and SLA overrides."""
+
+    code = forms.CharField(
+        label=gettext_lazy("Code"),
+        max_length=CODE_MAX,
+        help_text=gettext_lazy("Lower-case letters, digits, hyphens: fault-repair. Used by the API."),
+    )
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=NAME_MAX)
+    description = forms.CharField(
+        label=gettext_lazy("Description"),
+        max_length=DESCRIPTION_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    category = forms.ChoiceField(label=gettext_lazy("Category"), choices=ServiceCategory.choices)
+    default_kind = forms.ChoiceField(label=gettext_lazy("Default ticket kind"), choices=Kind.choices)
+    default_priority = forms.ChoiceField(label=gettext_lazy("Default priority"), choices=Priority.choices)
+    skills = forms.CharField(
+        label=gettext_lazy("Required skills"),
+        max_length=2000,
+        required=False,
+        help_text=gettext_lazy("Separated by commas: hydraulics, electrics."),
+    )
+    sop = forms.ChoiceField(label=gettext_lazy("SOP"), required=False)
+    calendar = forms.ChoiceField(
+        label=gettext_lazy("Business calendar"),
+        help_text=gettext_lazy("Times the SOP steps of tickets that no SLA policy covers."),
+    )
+    customer_selectable = forms.BooleanField(
+        label=gettext_lazy("Customers can choose it (portal and API)"), required=False
+    )
+    is_active = forms.BooleanField(label=gettext_lazy("Active"), required=False)
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+
+    TARGET_FIELDS = SlaPolicyForm.TARGET_FIELDS
+
+    def __init__(self, *args: Any, calendars: list[BusinessCalendar], sops: list[Sop], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields.update(_target_fields())
+        calendar_field = self.fields["calendar"]
+        sop_field = self.fields["sop"]
+        assert isinstance(calendar_field, forms.ChoiceField)
+        assert isinstance(sop_field, forms.ChoiceField)
+        calendar_field.choices = [(c.code, f"{c.name} ({c.code})") for c in calendars]
+        sop_field.choices = [("", _("— none —")), *((s.code, f"{s.name} ({s.code})") for s in sops)]
+
+    @classmethod
+    def initial_for(cls, service_type: ServiceType) -> dict[str, Any]:
+        return {
+            "code": service_type.code,
+            "name": service_type.name,
+            "description": service_type.description,
+            "category": service_type.category,
+            "default_kind": service_type.default_kind,
+            "default_priority": service_type.default_priority,
+            "skills": ", ".join(service_type.skills),
+            "sop": service_type.sop.code if service_type.sop is not None else "",
+            "calendar": service_type.calendar.code,
+            **{name: format_duration(getattr(service_type, name)) for name in cls.TARGET_FIELDS},
+            "customer_selectable": service_type.customer_selectable,
+            "is_active": service_type.is_active,
+            "version": service_type.version,
+        }
+
+    def clean_skills(self) -> list[str]:
+        text: str = self.cleaned_data["skills"]
+        return [part.strip() for part in _SKILL_SEPARATORS.split(text) if part.strip()]
+
+    def service_arguments(self) -> dict[str, Any]:
+        """The cleaned values as service_type_create/service_type_update take them."""
+        data = self.cleaned_data
+        return {
+            "code": data["code"].strip(),
+            "name": data["name"],
+            "description": data["description"],
+            "category": data["category"],
+            "default_kind": data["default_kind"],
+            "default_priority": data["default_priority"],
+            "skills": data["skills"],
+            "sop": data["sop"] or None,
+            "calendar": data["calendar"],
+            **{name: data[name] for name in self.TARGET_FIELDS},
+            "customer_selectable": data["customer_selectable"],
+            "is_active": data["is_active"],
+        }
+
+    def target_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.TARGET_FIELDS]
+
+
+# SOPs -------------------------------------------------------------------------------------------
+
+_STEP_PATH = re.compile(r"steps\[(\d+)\](?:\.(\w+))?(?:\[(\d+)\]\.(\w+))?")
+
+
+def _sop_reason_field(label: Any = None) -> forms.CharField:
+    return forms.CharField(
+        label=label or gettext_lazy("Reason for the change"),
+        max_length=REASON_TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=gettext_lazy("Recorded with the version: why the procedure changes."),
+    )
+
+
+def _team_field() -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=gettext_lazy("Team"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        help_text=gettext_lazy("Required for a back-office step: the team that receives the hand-off."),
+    )
+
+
+def _set_team_choices(field: forms.Field, teams: list[Team]) -> None:
+    assert isinstance(field, forms.TypedChoiceField)
+    field.choices = [("", "—"), *((str(team.pk), team.name) for team in teams)]
+
+
+def unique_key(text: str, taken: set[str], fallback: str) -> str:
+    """A key derived from a name (`Diagnose the fault` → `diagnose-the-fault`), unique among `taken`;
+    `fallback` (`step-3`) when the name has no Latin letters or digits."""
+    base = slugify(text)[:CODE_MAX].strip("-_") or fallback
+    key, number = base, 2
+    while key in taken:
+        suffix = f"-{number}"
+        key, number = f"{base[: CODE_MAX - len(suffix)]}{suffix}", number + 1
+    return key
+
+
+def step_label(index: int, steps: list[StepData]) -> str:
+    name = steps[index].name if index < len(steps) else ""
+    return _("Step %(number)d (%(name)s)") % {"number": index + 1, "name": name}
+
+
+def describe_step_errors(exc: DomainError, steps: list[StepData]) -> list[str]:
+    """A service's field errors as sentences naming the step: "Step 3 (Parts): …"."""
+    lines = []
+    for path, text in exc.fields.items():
+        match = _STEP_PATH.fullmatch(path)
+        if match is None:
+            lines.append(text)
+        else:
+            lines.append(f"{step_label(int(match.group(1)), steps)}: {text}")
+    return lines or [exc.message]
+
+
+class SopNewForm(DomainErrorsMixin, forms.Form):
+    """A new SOP with its first draft and that draft's first step (more are added on the draft)."""
+
+    code = forms.CharField(
+        label=gettext_lazy("Code"),
+        max_length=CODE_MAX,
+        help_text=gettext_lazy("Lower-case letters, digits, hyphens: fault-repair."),
+    )
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=NAME_MAX)
+    description = forms.CharField(
+        label=gettext_lazy("Description"),
+        max_length=DESCRIPTION_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    reason = _sop_reason_field()
+    step_name = forms.CharField(label=gettext_lazy("Name of the first step"), max_length=NAME_MAX)
+    step_key = forms.CharField(
+        label=gettext_lazy("Key of the first step"),
+        max_length=CODE_MAX,
+        required=False,
+        help_text=gettext_lazy("Leave empty to derive it from the name."),
+    )
+    step_owner = forms.ChoiceField(label=gettext_lazy("Carried out by"), choices=StepOwner.choices)
+    step_team = _team_field()
+    step_time_standard_minutes = DurationField(label=gettext_lazy("Time standard"), required=True)
+
+    def __init__(self, *args: Any, teams: list[Team], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _set_team_choices(self.fields["step_team"], teams)
+
+    def first_step(self) -> StepData:
+        data = self.cleaned_data
+        return StepData(
+            key=data["step_key"].strip() or unique_key(data["step_name"], set(), "step-1"),
+            name=data["step_name"],
+            owner=data["step_owner"],
+            team=data["step_team"],
+            time_standard_minutes=data["step_time_standard_minutes"],
+        )
+
+    def add_domain_errors(self, exc: DomainError) -> None:
+        """`steps[0].team` → step_team; the SOP's own fields → theirs."""
+        placed = False
+        for path, text in exc.fields.items():
+            match = _STEP_PATH.fullmatch(path)
+            field = f"step_{match.group(2)}" if match and match.group(2) and not match.group(3) else path
+            if field in self.fields:
+                self.add_error(field, text)
+                placed = True
+        if not placed:
+            self.add_error(None, exc.message)
+
+
+class DraftDetailsForm(DomainErrorsMixin, forms.Form):
+    """A draft's reason for change, and the SOP's name and description."""
+
+    name = forms.CharField(label=gettext_lazy("SOP name"), max_length=NAME_MAX)
+    description = forms.CharField(
+        label=gettext_lazy("Description"),
+        max_length=DESCRIPTION_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    reason = _sop_reason_field()
+    revision = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class DraftStartForm(forms.Form):
+    reason = _sop_reason_field(gettext_lazy("Why a new version?"))
+
+
+class DraftActionForm(forms.Form):
+    """Delete or move one step: the revision of the draft the page showed, and the direction."""
+
+    revision = forms.IntegerField(min_value=1)
+    direction = forms.ChoiceField(
+        choices=[("up", "up"), ("down", "down")], required=False, error_messages={"invalid_choice": ""}
+    )
+
+
+class ApproveForm(DomainErrorsMixin, forms.Form):
+    effective_from = forms.DateField(
+        label=gettext_lazy("Takes effect on"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=gettext_lazy("Today or later; new tickets get the version in effect the day they open."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"effective_from": timezone.localdate()})
+        super().__init__(*args, **kwargs)
+
+
+class StepForm(forms.Form):
+    """One step of a draft (its checkpoints are a formset beside it)."""
+
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=NAME_MAX)
+    key = forms.CharField(
+        label=gettext_lazy("Key"),
+        max_length=CODE_MAX,
+        required=False,
+        help_text=gettext_lazy(
+            "Follows the step from version to version (reports, comparisons). Leave empty to derive it "
+            "from the name."
+        ),
+    )
+    owner = forms.ChoiceField(label=gettext_lazy("Carried out by"), choices=StepOwner.choices)
+    team = _team_field()
+    time_standard_minutes = DurationField(label=gettext_lazy("Time standard"), required=True)
+    parallel_group = forms.CharField(
+        label=gettext_lazy("Parallel group"),
+        max_length=CODE_MAX,
+        required=False,
+        help_text=gettext_lazy(
+            "Consecutive steps with the same group (e.g. work) run side by side; the next step starts "
+            "when all of them are done."
+        ),
+    )
+    is_milestone = forms.BooleanField(label=gettext_lazy("Customer-visible milestone"), required=False)
+    milestone_name = forms.CharField(
+        label=gettext_lazy("Milestone name the customer sees"),
+        max_length=NAME_MAX,
+        required=False,
+        help_text=gettext_lazy("Empty: the step's name."),
+    )
+    guidance = forms.CharField(
+        label=gettext_lazy("Guidance"),
+        max_length=GUIDANCE_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8, "class": "code"}),
+        help_text=gettext_lazy("Markdown: **bold**, lists, links, tables."),
+    )
+    place = forms.ChoiceField(label=gettext_lazy("Place"), required=False)
+    revision = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(
+        self, *args: Any, teams: list[Team], places: list[tuple[str, str]] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        _set_team_choices(self.fields["team"], teams)
+        if places is None:
+            del self.fields["place"]
+        else:
+            place_field = self.fields["place"]
+            assert isinstance(place_field, forms.ChoiceField)
+            place_field.choices = places
+
+    @staticmethod
+    def initial_for(step: StepData, revision: int) -> dict[str, Any]:
+        return {
+            "name": step.name,
+            "key": step.key,
+            "owner": step.owner,
+            "team": step.team.pk if isinstance(step.team, Team) else step.team,
+            "time_standard_minutes": format_duration(step.time_standard_minutes),
+            "parallel_group": step.parallel_group,
+            "is_milestone": step.is_milestone,
+            "milestone_name": step.milestone_name,
+            "guidance": step.guidance,
+            "revision": revision,
+        }
+
+    def step(
+        self, checkpoints: list[CheckpointData], *, taken: set[str], number: int, current_key: str | None
+    ) -> StepData:
+        """The step as the service takes it. A blank key keeps the step's current one, or for a new step
+        is derived from its name."""
+        data = self.cleaned_data
+        return StepData(
+            key=data["key"].strip() or current_key or unique_key(data["name"], taken, f"step-{number}"),
+            name=data["name"],
+            owner=data["owner"],
+            team=data["team"],
+            time_standard_minutes=data["time_standard_minutes"],
+            parallel_group=data["parallel_group"].strip(),
+            is_milestone=data["is_milestone"],
+            milestone_name=data["milestone_name"],
+            guidance=data["guidance"],
+            checkpoints=checkpoints,
+        )
+
+
+def _plain_number(value: float | None) -> float | int | None:
+    """8.0 → 8, so that the field shows "8"; other values as they are."""
+    return int(value) if value is not None and value.is_integer() else value
+
+
+class CheckpointForm(forms.Form):
+    """One row of a step's checkpoints. A row left blank is ignored; `DELETE` drops a row."""
+
+    label = forms.CharField(label=gettext_lazy("Question"), max_length=LABEL_MAX)
+    key = forms.CharField(label=gettext_lazy("Key"), max_length=CODE_MAX, required=False)
+    kind = forms.ChoiceField(label=gettext_lazy("Answer"), choices=[("", "—"), *CheckpointKind.choices])
+    mandatory = forms.BooleanField(label=gettext_lazy("Mandatory"), required=False, initial=True)
+    critical = forms.BooleanField(label=gettext_lazy("Critical"), required=False)
+    min_value = forms.FloatField(
+        label=gettext_lazy("Lowest passing value"),
+        required=False,
+        widget=forms.NumberInput(attrs={"step": "any"}),
+    )
+    max_value = forms.FloatField(
+        label=gettext_lazy("Highest passing value"),
+        required=False,
+        widget=forms.NumberInput(attrs={"step": "any"}),
+    )
+    unit = forms.CharField(label=gettext_lazy("Unit"), max_length=UNIT_MAX, required=False)
+
+    @staticmethod
+    def initial_for(checkpoint: CheckpointData) -> dict[str, Any]:
+        return {
+            "label": checkpoint.label,
+            "key": checkpoint.key,
+            "kind": checkpoint.kind,
+            "mandatory": checkpoint.mandatory,
+            "critical": checkpoint.critical,
+            "min_value": _plain_number(checkpoint.min_value),
+            "max_value": _plain_number(checkpoint.max_value),
+            "unit": checkpoint.unit,
+        }
+
+    def checkpoint(self, *, taken: set[str], number: int) -> CheckpointData:
+        data = self.cleaned_data
+        return CheckpointData(
+            key=data["key"].strip() or unique_key(data["label"], taken, f"check-{number}"),
+            label=data["label"],
+            kind=data["kind"],
+            mandatory=data["mandatory"],
+            critical=data["critical"],
+            min_value=data["min_value"],
+            max_value=data["max_value"],
+            unit=data["unit"],
+        )
+
+
+class BaseCheckpointFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
+    def kept_forms(self) -> list[CheckpointForm]:
+        """The rows to save: filled in and not marked for removal, in the order shown."""
+        kept = []
+        for index, form in enumerate(self.forms):
+            blank = index >= self.initial_form_count() and not form.has_changed()
+            if blank or (self.can_delete and form.cleaned_data.get("DELETE")):
+                continue
+            assert isinstance(form, CheckpointForm)
+            kept.append(form)
+        return kept
+
+    def add_non_form_error(self, text: str) -> None:
+        """An error about the rows as a whole (too many checkpoints), shown above them."""
+        self._non_form_errors = self.error_class([*self.non_form_errors(), text])
+
+    def checkpoints(self, kept: list[CheckpointForm]) -> list[CheckpointData]:
+        """The kept rows as CheckpointData; blank keys derived from the question, unique in the step."""
+        taken = {form.cleaned_data["key"].strip() for form in kept} - {""}
+        rows = []
+        for number, form in enumerate(kept, start=1):
+            row = form.checkpoint(taken=taken, number=number)
+            taken.add(row.key)
+            rows.append(row)
+        return rows
+
+
+CheckpointFormSet = forms.formset_factory(
+    CheckpointForm,
+    formset=BaseCheckpointFormSet,
+    extra=1,
+    can_delete=True,
+    max_num=MAX_CHECKPOINTS,
+    validate_max=True,
+)
+CHECKPOINT_PREFIX = "cp"
+
+
+def checkpoint_formset(data: Any, checkpoints: list[CheckpointData]) -> BaseCheckpointFormSet:
+    """The checkpoints editor of one step, bound to `data` (a POST) or not (None)."""
+    formset = CheckpointFormSet(
+        data, initial=[CheckpointForm.initial_for(cp) for cp in checkpoints], prefix=CHECKPOINT_PREFIX
+    )
+    assert isinstance(formset, BaseCheckpointFormSet)
+    return formset
+
+
+def place_step_errors(
+    exc: DomainError,
+    *,
+    index: int,
+    form: forms.Form,
+    formset: BaseCheckpointFormSet,
+    kept: list[CheckpointForm],
+    steps: list[StepData],
+) -> None:
+    """Put a sop_draft_save error beside the field it names: `steps[index].team` on the step form,
+    `steps[index].checkpoints[1].min_value` on the second kept checkpoint row. Errors of other steps
+    and of the whole draft go above the form, naming the step."""
+    general: list[str] = []
+    for path, text in exc.fields.items():
+        match = _STEP_PATH.fullmatch(path)
+        if match is None:
+            general.append(text)
+            continue
+        step, field, row, row_field = (
+            int(match.group(1)),
+            match.group(2),
+            match.group(3),
+            match.group(4),
+        )
+        if step != index:
+            general.append(f"{step_label(step, steps)}: {text}")
+        elif row is not None and int(row) < len(kept):
+            target = kept[int(row)]
+            target.add_error(row_field if row_field in target.fields else None, text)
+        elif field == "checkpoints":
+            formset.add_non_form_error(text)
+        elif field in form.fields:
+            form.add_error(field, text)
+        else:
+            general.append(text)
+    for text in general or ([] if exc.fields else [exc.message]):
+        form.add_error(None, text)
+
+
+class HandbookForm(forms.Form):
+    FORMATS = (
+        ("html", gettext_lazy("Web page (HTML, printable)")),
+        ("markdown", gettext_lazy("Markdown file")),
+    )
+
+    day = forms.DateField(
+        label=gettext_lazy("Procedures in effect on"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    format = forms.ChoiceField(
+        label=gettext_lazy("Format"), choices=FORMATS, widget=forms.RadioSelect, initial="html"
+    )

@@ -672,6 +672,8 @@ def sla_policy_scope(policy: SlaPolicy) -> str:
         parts.append(_("%(tiers)s customers") % {"tiers": " / ".join(_labels(Tier, policy.tiers))})
     if policy.channels:
         parts.append(_("via %(channels)s") % {"channels": " / ".join(_labels(Channel, policy.channels))})
+    if policy.service_types:
+        parts.append(_("service types %(codes)s") % {"codes": " / ".join(policy.service_types)})
     if policy.contract_id is not None and policy.contract is not None:
         parts.append(_("contract %(number)s") % {"number": policy.contract.number})
     return " · ".join(parts) if parts else _("All tickets")

@@ -1,4 +1,4 @@
-"""Service standards pages: calendars, holiday data, SLA policies."""
+"""Service standards pages: calendars, holiday data, SLA policies, the service catalogue, SOPs, handbook."""
 
 from django.urls import path
 
@@ -21,4 +21,27 @@ urlpatterns = [
     path("policies/<int:pk>/escalations/", views.policy_escalations, name="policy_escalations"),
     path("policies/<int:pk>/move/", views.policy_move, name="policy_move"),
     path("policies/<int:pk>/active/", views.policy_active, name="policy_active"),
+    path("catalogue/", views.service_list, name="service_list"),
+    path("catalogue/new/", views.service_new, name="service_new"),
+    path("catalogue/<int:pk>/", views.service_detail, name="service_detail"),
+    path("catalogue/<int:pk>/move/", views.service_move, name="service_move"),
+    path("catalogue/<int:pk>/active/", views.service_active, name="service_active"),
+    path("sops/", views.sop_list, name="sop_list"),
+    path("sops/new/", views.sop_new, name="sop_new"),
+    path("sops/<slug:code>/", views.sop_detail, name="sop_detail"),
+    path("sops/<slug:code>/diff/", views.sop_diff, name="sop_diff"),
+    path("sops/<slug:code>/v<int:number>/", views.sop_version, name="sop_version"),
+    path("sops/<slug:code>/v<int:number>/details/", views.sop_draft_details, name="sop_draft_details"),
+    path("sops/<slug:code>/v<int:number>/new-draft/", views.sop_draft_start, name="sop_draft_start"),
+    path("sops/<slug:code>/v<int:number>/approve/", views.sop_approve, name="sop_approve"),
+    path("sops/<slug:code>/v<int:number>/discard/", views.sop_discard, name="sop_discard"),
+    path("sops/<slug:code>/v<int:number>/steps/new/", views.sop_step_new, name="sop_step_new"),
+    path("sops/<slug:code>/v<int:number>/steps/<slug:key>/", views.sop_step_edit, name="sop_step_edit"),
+    path(
+        "sops/<slug:code>/v<int:number>/steps/<slug:key>/delete/",
+        views.sop_step_delete,
+        name="sop_step_delete",
+    ),
+    path("sops/<slug:code>/v<int:number>/steps/<slug:key>/move/", views.sop_step_move, name="sop_step_move"),
+    path("handbook/", views.handbook_page, name="handbook"),
 ]

@@ -1,6 +1,11 @@
 """Service standards pages: business calendars (month view, editor, import/export, versions), holiday
-data, and SLA policies with their escalation levels. Staff read; service managers and administrators
-change (standards/policies.py). Customers and everyone else get 404.
+data, SLA policies with their escalation levels, the service catalogue, SOPs (versions, flowchart, draft
+editor, approval, comparison) and the handbook. Staff read; service managers and administrators change
+(standards/policies.py). Customers and everyone else get 404.
+
+The draft editor changes one step at a time, but a draft is saved whole: each action rebuilds the full
+list of steps (`step_data_of`), replaces, inserts, removes or moves one entry and calls `sop_draft_save`
+once with the revision the page showed, so that a stale page is refused instead of overwriting.
 
 Views parse, authorise, call services or selectors and render. Every page works without JavaScript
 (links and POST-then-redirect with a flash message); with htmx the same URLs answer with the fragment
@@ -20,7 +25,9 @@ from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.formats import date_format
 from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -32,22 +39,49 @@ from pledge.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from pledge.core.htmx import wants_partial
 from pledge.customers.models import Contract
 from pledge.lib.businesstime import FIRST_YEAR, LAST_YEAR
-from pledge.standards import calendar_files, policies, selectors, services
-from pledge.standards.choices import WEEKDAY_KEYS, Weekday
+from pledge.standards import calendar_files, handbook, policies, selectors, services
+from pledge.standards.choices import WEEKDAY_KEYS, ServiceCategory, Weekday
+from pledge.standards.flowchart import sop_flowchart_svg
 from pledge.standards.forms import (
+    CHECKPOINT_PREFIX,
+    ApproveForm,
+    BaseCheckpointFormSet,
     BaseEscalationFormSet,
     CalendarImportForm,
     CalendarSettingsForm,
+    CheckpointFormSet,
     DayEditForm,
+    DraftActionForm,
+    DraftDetailsForm,
+    DraftStartForm,
+    HandbookForm,
     HolidayImportForm,
+    ServiceTypeForm,
     SlaPolicyForm,
+    SopNewForm,
+    StepForm,
+    checkpoint_formset,
+    describe_step_errors,
     escalation_formset,
+    place_step_errors,
 )
-from pledge.standards.models import BusinessCalendar, SlaPolicy, default_pause_statuses
+from pledge.standards.models import (
+    BusinessCalendar,
+    ServiceType,
+    SlaPolicy,
+    Sop,
+    SopVersion,
+    default_pause_statuses,
+)
+from pledge.standards.services import MAX_CHECKPOINTS
+from pledge.tickets.choices import Kind, Priority
 
 DETAIL = "standards/calendar_detail.html"
 POLICY_FORM = "standards/policy_form.html"
 POLICY_LIST = "standards/policy_list.html"
+SERVICE_FORM = "standards/service_form.html"
+SERVICE_LIST = "standards/service_list.html"
+SOP_VERSION = "standards/sop_version.html"
 VERSIONS_SHOWN = 20
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 COMMON_TIMEZONES = (
@@ -129,9 +163,11 @@ def overview(request: HttpRequest) -> HttpResponse:
     context = {
         "calendars": list(selectors.calendar_list()),
         "policies": list(selectors.sla_policy_list()),
+        "service_types": list(selectors.service_type_list()),
         "holiday_gaps": selectors.holiday_data_gaps(),
         "can_manage_calendars": policies.can_manage_calendars(user),
         "can_manage_policies": policies.can_manage_sla_policies(user),
+        "can_manage_catalogue": policies.can_manage_catalogue(user),
         "section": "overview",
     }
     return render(request, "standards/overview.html", context)
@@ -510,6 +546,18 @@ def policy_active(request: HttpRequest, pk: int) -> HttpResponse:
     return _after_policy_change(request, user, notice)
 
 
+def _policy_form(
+    data: Any = None, *, calendars: list[BusinessCalendar] | None = None, **kwargs: Any
+) -> SlaPolicyForm:
+    """The policy form with the calendars and service types to choose from."""
+    return SlaPolicyForm(
+        data,
+        calendars=list(selectors.calendar_list()) if calendars is None else calendars,
+        service_types=list(selectors.service_type_list()),
+        **kwargs,
+    )
+
+
 def _staff_watchers() -> list[User]:
     return list(
         User.objects.filter(is_active=True, role__in=STAFF_ROLES).order_by("display_name", "username")
@@ -546,7 +594,7 @@ def _policy_page(
                 initial["calendar"] = calendars[0].code
         else:
             initial = SlaPolicyForm.initial_for(policy)
-        form = SlaPolicyForm(initial=initial, calendars=calendars)
+        form = _policy_form(initial=initial, calendars=calendars)
     if can_manage and policy is not None and formset is None:
         formset = _escalation_formset(policy)
     context = {
@@ -567,7 +615,7 @@ def policy_new(request: HttpRequest) -> HttpResponse:
     user = _policy_manager(request)
     if request.method != "POST":
         return _policy_page(request, user, None)
-    form = SlaPolicyForm(request.POST, calendars=list(selectors.calendar_list()))
+    form = _policy_form(request.POST)
     if form.is_valid():
         try:
             policy = services.sla_policy_create(
@@ -593,7 +641,7 @@ def policy_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return _policy_page(request, _viewer(request), _policy(pk))
     user = _policy_manager(request)
     policy = _policy(pk)
-    form = SlaPolicyForm(request.POST, calendars=list(selectors.calendar_list()))
+    form = _policy_form(request.POST)
     status = 422
     if form.is_valid():
         try:
@@ -645,7 +693,7 @@ def policy_preview(request: HttpRequest) -> HttpResponse:
     """The sentence a policy form would save, while it is being filled in (htmx)."""
     _policy_manager(request)
     calendars = list(selectors.calendar_list())
-    form = SlaPolicyForm(request.POST, calendars=calendars)
+    form = _policy_form(request.POST, calendars=calendars)
     form.is_valid()
     data = getattr(form, "cleaned_data", {})
     preview = SlaPolicy(
@@ -654,6 +702,7 @@ def policy_preview(request: HttpRequest) -> HttpResponse:
         kinds=list(data.get("kinds", [])),
         priorities=list(data.get("priorities", [])),
         channels=list(data.get("channels", [])),
+        service_types=list(data.get("service_types", [])),
         **{name: data.get(name) for name in SlaPolicyForm.TARGET_FIELDS},
     )
     calendar = next((c for c in calendars if c.code == data.get("calendar")), None)
@@ -666,3 +715,795 @@ def policy_preview(request: HttpRequest) -> HttpResponse:
             preview.contract = contract
     context = {"summary": selectors.sla_policy_summary(preview)}
     return _vary(render(request, f"{POLICY_FORM}#preview", context))
+
+
+# The service catalogue and SOPs: authorisation ----------------------------------------------------
+
+
+def _catalogue_viewer(request: HttpRequest) -> User:
+    """A staff member (who may read the catalogue and the SOPs); everyone else gets 404."""
+    user = request.user
+    if not policies.can_view_catalogue(user):
+        raise Http404
+    assert isinstance(user, User)
+    return user
+
+
+def _catalogue_manager(request: HttpRequest) -> User:
+    user = _catalogue_viewer(request)
+    if not policies.can_manage_catalogue(user):
+        raise PermissionDenied(
+            _("Only service managers and administrators can change the service catalogue and SOPs.")
+        )
+    return user
+
+
+def _service_type(pk: int) -> ServiceType:
+    try:
+        return selectors.service_type_get(pk)
+    except NotFound:
+        raise Http404 from None
+
+
+def _sop(code: str) -> Sop:
+    try:
+        return selectors.sop_get_by_code(code)
+    except NotFound:
+        raise Http404 from None
+
+
+def _sop_version(sop: Sop, number: int) -> SopVersion:
+    try:
+        return selectors.sop_version_get(sop, number)
+    except NotFound:
+        raise Http404 from None
+
+
+def _in_effect(sops: list[Sop], day: date) -> dict[int, SopVersion]:
+    """SOP id → its version in effect on `day` (from the prefetched versions of sop_list)."""
+    found: dict[int, SopVersion] = {}
+    for sop in sops:
+        versions = list(sop.versions.all())
+        for version, state in selectors.sop_version_states(versions, day).items():
+            if state == selectors.VersionState.IN_EFFECT:
+                found[sop.pk] = next(v for v in versions if v.pk == version)
+    return found
+
+
+# The service catalogue ----------------------------------------------------------------------------
+
+
+def _service_list_context(user: User, **extra: Any) -> dict[str, Any]:
+    sops = list(selectors.sop_list())
+    in_effect = _in_effect(sops, timezone.localdate())
+    rows = [
+        (service_type, in_effect.get(service_type.sop_id) if service_type.sop_id else None)
+        for service_type in selectors.service_type_list()
+    ]
+    return {
+        "rows": rows,
+        "can_manage": policies.can_manage_catalogue(user),
+        "section": "catalogue",
+        **extra,
+    }
+
+
+@login_required
+@require_GET
+def service_list(request: HttpRequest) -> HttpResponse:
+    user = _catalogue_viewer(request)
+    return render(request, SERVICE_LIST, _service_list_context(user))
+
+
+def _after_service_change(
+    request: HttpRequest, user: User, notice: str, *, error: bool = False
+) -> HttpResponse:
+    if wants_partial(request):
+        context = _service_list_context(user, table_notice=notice, table_error=error)
+        return _vary(render(request, f"{SERVICE_LIST}#service_table", context, status=422 if error else 200))
+    (messages.error if error else messages.success)(request, notice)
+    return redirect("standards:service_list")
+
+
+@login_required
+@require_POST
+def service_move(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _catalogue_manager(request)
+    service_type = _service_type(pk)
+    try:
+        services.service_type_move(
+            service_type=service_type, direction=request.POST.get("direction", ""), actor=user
+        )
+    except DomainError as exc:
+        return _after_service_change(request, user, exc.message, error=True)
+    return _after_service_change(request, user, _("%(name)s moved.") % {"name": service_type.name})
+
+
+@login_required
+@require_POST
+def service_active(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _catalogue_manager(request)
+    service_type = _service_type(pk)
+    is_active = request.POST.get("is_active") == "1"
+    try:
+        services.service_type_update(service_type=service_type, actor=user, is_active=is_active)
+    except DomainError as exc:
+        return _after_service_change(request, user, exc.message, error=True)
+    if is_active:
+        notice = _("%(name)s is active.") % {"name": service_type.name}
+    else:
+        notice = _("%(name)s is inactive: no new ticket can choose it.") % {"name": service_type.name}
+    return _after_service_change(request, user, notice)
+
+
+def _service_form(data: Any = None, **kwargs: Any) -> ServiceTypeForm:
+    return ServiceTypeForm(
+        data, calendars=list(selectors.calendar_list()), sops=list(selectors.sop_list()), **kwargs
+    )
+
+
+def _service_page(
+    request: HttpRequest,
+    user: User,
+    service_type: ServiceType | None,
+    *,
+    form: ServiceTypeForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    can_manage = policies.can_manage_catalogue(user)
+    if can_manage and form is None:
+        if service_type is None:
+            form = _service_form(
+                initial={
+                    "category": ServiceCategory.FIELD,
+                    "default_kind": Kind.REQUEST,
+                    "default_priority": Priority.P3,
+                    "customer_selectable": True,
+                    "is_active": True,
+                }
+            )
+        else:
+            form = _service_form(initial=ServiceTypeForm.initial_for(service_type))
+    in_effect = None
+    if service_type is not None and service_type.sop_id is not None:
+        in_effect = selectors.sop_version_in_effect(service_type.sop_id, timezone.localdate())
+    context = {
+        "service_type": service_type,
+        "in_effect": in_effect,
+        "form": form,
+        "can_manage": can_manage,
+        "section": "catalogue",
+    }
+    return render(request, SERVICE_FORM, context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def service_new(request: HttpRequest) -> HttpResponse:
+    user = _catalogue_manager(request)
+    if request.method != "POST":
+        return _service_page(request, user, None)
+    form = _service_form(request.POST)
+    status = 422
+    if form.is_valid():
+        try:
+            service_type = services.service_type_create(actor=user, **form.service_arguments())
+        except Conflict as exc:
+            form.add_domain_errors(exc)
+            status = 409
+        except DomainError as exc:
+            form.add_domain_errors(exc)
+        else:
+            messages.success(request, _("Service type %(name)s created.") % {"name": service_type.name})
+            return redirect("standards:service_list")
+    return _service_page(request, user, None, form=form, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The service type for every staff member; its edit form for managers."""
+    if request.method != "POST":
+        return _service_page(request, _catalogue_viewer(request), _service_type(pk))
+    user = _catalogue_manager(request)
+    service_type = _service_type(pk)
+    form = _service_form(request.POST)
+    status = 422
+    if form.is_valid():
+        try:
+            services.service_type_update(
+                service_type=service_type,
+                actor=user,
+                expected_version=form.cleaned_data["version"],
+                **form.service_arguments(),
+            )
+        except Conflict as exc:
+            form.add_error(None, exc.message)
+            status = 409
+        except DomainError as exc:
+            form.add_domain_errors(exc)
+        else:
+            messages.success(request, _("Service type %(name)s saved.") % {"name": form.cleaned_data["name"]})
+            return redirect("standards:service_list")
+    return _service_page(request, user, service_type, form=form, status=status)
+
+
+# SOPs: the list, a new SOP ------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def sop_list(request: HttpRequest) -> HttpResponse:
+    """Every SOP with its versions and their state today, and the version in effect."""
+    user = _catalogue_viewer(request)
+    today = timezone.localdate()
+    rows = []
+    for sop in selectors.sop_list():
+        versions = list(sop.versions.all())
+        states = selectors.sop_version_states(versions, today)
+        rows.append(
+            {
+                "sop": sop,
+                "versions": [
+                    (v, states[v.pk], selectors.VERSION_STATE_LABELS[states[v.pk]]) for v in versions
+                ],
+                "in_effect": next(
+                    (v for v in versions if states[v.pk] == selectors.VersionState.IN_EFFECT), None
+                ),
+                "draft": next((v for v in versions if v.is_draft), None),
+            }
+        )
+    context = {
+        "rows": rows,
+        "today": today,
+        "can_manage": policies.can_manage_catalogue(user),
+        "section": "sops",
+    }
+    return render(request, "standards/sop_list.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sop_new(request: HttpRequest) -> HttpResponse:
+    """A new SOP: its first draft with a first step; the editor of the draft adds the rest."""
+    user = _catalogue_manager(request)
+    teams = active_teams()
+    status = 200
+    if request.method == "POST":
+        form = SopNewForm(request.POST, teams=teams)
+        status = 422
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                draft = services.sop_create(
+                    actor=user,
+                    code=data["code"].strip(),
+                    name=data["name"],
+                    description=data["description"],
+                    reason=data["reason"],
+                    steps=[form.first_step()],
+                )
+            except Conflict as exc:
+                form.add_domain_errors(exc)
+                status = 409
+            except DomainError as exc:
+                form.add_domain_errors(exc)
+            else:
+                messages.success(
+                    request,
+                    _("SOP %(code)s created as draft version 1. Add its other steps below.")
+                    % {"code": draft.sop.code},
+                )
+                return redirect("standards:sop_version", code=draft.sop.code, number=draft.number)
+    else:
+        form = SopNewForm(teams=teams, initial={"reason": _("First version")})
+    context = {"form": form, "section": "sops"}
+    return render(request, "standards/sop_new.html", context, status=status)
+
+
+@login_required
+@require_GET
+def sop_detail(request: HttpRequest, code: str) -> HttpResponse:
+    """An SOP's address: its version in effect today, else its latest version."""
+    _catalogue_viewer(request)
+    sop = _sop(code)
+    versions = list(sop.versions.all())
+    if not versions:
+        return redirect(f"{reverse('standards:sop_list')}#sop-{sop.code}")
+    in_effect = _in_effect([sop], timezone.localdate()).get(sop.pk)
+    shown = in_effect or versions[0]
+    return redirect("standards:sop_version", code=sop.code, number=shown.number)
+
+
+# SOPs: one version and its draft editor -----------------------------------------------------------
+
+
+def _step_rows(version: SopVersion) -> list[dict[str, Any]]:
+    """The steps in order, each with the names of the steps it runs side by side with."""
+    steps = list(version.steps.all())
+    return [
+        {
+            "step": step,
+            "side_by_side": [
+                other.name
+                for other in steps
+                if step.parallel_group and other.parallel_group == step.parallel_group and other.pk != step.pk
+            ],
+        }
+        for step in steps
+    ]
+
+
+def _version_page(
+    request: HttpRequest,
+    user: User,
+    sop: Sop,
+    version: SopVersion,
+    *,
+    details_form: DraftDetailsForm | None = None,
+    start_form: DraftStartForm | None = None,
+    approve_form: ApproveForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    today = timezone.localdate()
+    versions = list(sop.versions.all())  # newest first
+    states = selectors.sop_version_states(versions, today)
+    state = states.get(version.pk, selectors.VersionState.DRAFT)
+    numbers = sorted(v.number for v in versions)
+    draft = next((v for v in versions if v.is_draft), None)
+    can_manage = policies.can_manage_catalogue(user)
+    editing = can_manage and version.is_draft
+    if editing and details_form is None:
+        details_form = DraftDetailsForm(
+            initial={
+                "name": sop.name,
+                "description": sop.description,
+                "reason": version.reason,
+                "revision": version.revision,
+            }
+        )
+    if can_manage and draft is None and start_form is None:
+        start_form = DraftStartForm()
+    can_approve = editing and policies.can_approve_sops(user)
+    if can_approve and approve_form is None:
+        approve_form = ApproveForm()
+    context = {
+        "sop": sop,
+        "version": version,
+        "state": state,
+        "state_label": selectors.VERSION_STATE_LABELS[state],
+        "versions": [(v, states[v.pk], selectors.VERSION_STATE_LABELS[states[v.pk]]) for v in versions],
+        "previous": max((n for n in numbers if n < version.number), default=None),
+        "next": min((n for n in numbers if n > version.number), default=None),
+        "others": [v for v in versions if v.pk != version.pk],
+        "draft": draft,
+        "steps": _step_rows(version),
+        "flowchart": sop_flowchart_svg(version),
+        "can_manage": can_manage,
+        "editing": editing,
+        "details_form": details_form if editing else None,
+        "start_form": start_form if can_manage and draft is None else None,
+        "approve_form": approve_form if can_approve else None,
+        "section": "sops",
+    }
+    return render(request, SOP_VERSION, context, status=status)
+
+
+@login_required
+@require_GET
+def sop_version(request: HttpRequest, code: str, number: int) -> HttpResponse:
+    user = _catalogue_viewer(request)
+    sop = _sop(code)
+    return _version_page(request, user, sop, _sop_version(sop, number))
+
+
+def _version_url(version: SopVersion, anchor: str = "") -> str:
+    url = reverse("standards:sop_version", args=[version.sop.code, version.number])
+    return f"{url}#{anchor}" if anchor else url
+
+
+def _stale_notice() -> str:
+    return _("Someone changed this draft since you loaded it. Reload the page and make your change again.")
+
+
+@login_required
+@require_POST
+def sop_draft_details(request: HttpRequest, code: str, number: int) -> HttpResponse:
+    """Save the draft's reason for change and the SOP's name and description."""
+    user = _catalogue_manager(request)
+    sop = _sop(code)
+    version = _sop_version(sop, number)
+    form = DraftDetailsForm(request.POST)
+    status = 422
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.sop_draft_save(
+                actor=user,
+                version=version,
+                steps=services.step_data_of(version),
+                reason=data["reason"],
+                name=data["name"],
+                description=data["description"],
+                expected_revision=data["revision"],
+            )
+        except Conflict as exc:
+            form.add_error(None, _stale_notice() if "revision" in exc.fields else exc.message)
+            status = 409
+        except DomainError as exc:
+            form.add_domain_errors(exc)
+        else:
+            messages.success(request, _("Draft version %(number)d saved.") % {"number": version.number})
+            return redirect(_version_url(version))
+    if not version.is_draft:
+        messages.error(
+            request,
+            " ".join(str(error) for error in form.non_field_errors())
+            or _("This version is no longer a draft."),
+        )
+        return redirect(_version_url(version))
+    return _version_page(request, user, sop, version, details_form=form, status=status)
+
+
+@login_required
+@require_POST
+def sop_draft_start(request: HttpRequest, code: str, number: int) -> HttpResponse:
+    """Start a new draft copying the latest version (from the page of version `number`)."""
+    user = _catalogue_manager(request)
+    sop = _sop(code)
+    form = DraftStartForm(request.POST)
+    if form.is_valid():
+        try:
+            draft = services.sop_draft_start(actor=user, sop=sop, reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("standards:sop_version", code=code, number=number)
+        messages.success(
+            request,
+            _("Draft version %(number)d started: change it, then approve it.") % {"number": draft.number},
+        )
+        return redirect(_version_url(draft))
+    return _version_page(request, user, sop, _sop_version(sop, number), start_form=form, status=422)
+
+
+@login_required
+@require_POST
+def sop_approve(request: HttpRequest, code: str, number: int) -> HttpResponse:
+    user = _catalogue_manager(request)
+    if not policies.can_approve_sops(user):
+        raise PermissionDenied(_("Only service managers and administrators approve SOP versions."))
+    sop = _sop(code)
+    version = _sop_version(sop, number)
+    form = ApproveForm(request.POST)
+    status = 422
+    if form.is_valid():
+        day: date = form.cleaned_data["effective_from"]
+        try:
+            services.sop_version_approve(actor=user, version=version, effective_from=day)
+        except Conflict as exc:
+            messages.error(request, exc.message)
+            return redirect(_version_url(version))
+        except DomainError as exc:
+            form.add_domain_errors(exc)
+        else:
+            messages.success(
+                request,
+                _("Version %(number)d approved: in effect from %(day)s.")
+                % {"number": version.number, "day": date_format(day, "DATE_FORMAT")},
+            )
+            return redirect(_version_url(version))
+    return _version_page(request, user, sop, version, approve_form=form, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sop_discard(request: HttpRequest, code: str, number: int) -> HttpResponse:
+    """Confirm, then delete a draft."""
+    user = _catalogue_manager(request)
+    sop = _sop(code)
+    version = _sop_version(sop, number)
+    if not version.is_draft:
+        messages.error(request, _("Version %(number)d is approved: it stays for ever.") % {"number": number})
+        return redirect(_version_url(version))
+    if request.method == "POST":
+        try:
+            services.sop_draft_discard(actor=user, version=version)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect(_version_url(version))
+        messages.success(request, _("Draft version %(number)d discarded.") % {"number": number})
+        return redirect("standards:sop_detail", code=code)
+    context = {"sop": sop, "version": version, "section": "sops"}
+    return render(request, "standards/sop_discard.html", context)
+
+
+def _draft_or_redirect(request: HttpRequest, version: SopVersion) -> HttpResponse | None:
+    """A redirect to the version's page when it is no longer a draft (approved meanwhile)."""
+    if version.is_draft:
+        return None
+    messages.error(
+        request,
+        _("Version %(number)d is approved and can no longer change; start a new draft.")
+        % {"number": version.number},
+    )
+    return redirect(_version_url(version))
+
+
+def _places(steps: list[services.StepData]) -> list[tuple[str, str]]:
+    return [
+        ("end", _("At the end")),
+        ("start", _("At the start")),
+        *(
+            (f"after:{step.key}", _("After %(name)s") % {"name": step.name})
+            for step in steps[:-1]  # after the last one is "at the end"
+        ),
+    ]
+
+
+def _insert_at(place: str, steps: list[services.StepData]) -> int:
+    if place == "start":
+        return 0
+    if place.startswith("after:"):
+        key = place.removeprefix("after:")
+        for index, step in enumerate(steps):
+            if step.key == key:
+                return index + 1
+    return len(steps)
+
+
+def _rows_plus_one(
+    form: StepForm, formset: BaseCheckpointFormSet, teams: list[Team], places: Any
+) -> tuple[StepForm, BaseCheckpointFormSet]:
+    """The editor again with what was typed and one more empty checkpoint row (no validation yet)."""
+    initial = {name: form[name].value() for name in form.fields}
+    rows = []
+    blank = 0
+    for index, row in enumerate(formset.forms):
+        if index >= formset.initial_form_count() and not row.has_changed():
+            blank += 1
+        elif not (formset.can_delete and row["DELETE"].value()):
+            rows.append({name: row[name].value() for name in row.fields if name != "DELETE"})
+    fresh_form = StepForm(initial=initial, teams=teams, places=places)
+    fresh_formset = CheckpointFormSet(initial=rows[:MAX_CHECKPOINTS], prefix=CHECKPOINT_PREFIX)
+    assert isinstance(fresh_formset, BaseCheckpointFormSet)
+    fresh_formset.extra = blank + 1  # the empty rows shown before, and one more (max_num still caps them)
+    return fresh_form, fresh_formset
+
+
+def _step_editor(
+    request: HttpRequest, user: User, sop: Sop, version: SopVersion, key: str | None
+) -> HttpResponse:
+    """Add a step (key None) or change one, with its checkpoints; saved as the whole draft at once."""
+    steps = services.step_data_of(version)
+    index = next((i for i, step in enumerate(steps) if step.key == key), None)
+    if key is not None and index is None:
+        if request.method == "POST":
+            messages.error(request, _stale_notice())
+            return redirect(_version_url(version))
+        raise Http404
+    current = steps[index] if index is not None else None
+    teams = active_teams()
+    places = _places(steps) if current is None else None
+    status = 200
+    if request.method != "POST":
+        if current is None:
+            initial: dict[str, Any] = {"revision": version.revision, "place": "end"}
+        else:
+            initial = StepForm.initial_for(current, version.revision)
+        form = StepForm(initial=initial, teams=teams, places=places)
+        formset = checkpoint_formset(None, list(current.checkpoints) if current else [])
+    else:
+        form = StepForm(request.POST, teams=teams, places=places)
+        formset = checkpoint_formset(request.POST, list(current.checkpoints) if current else [])
+        if "add_row" in request.POST:
+            form, formset = _rows_plus_one(form, formset, teams, places)
+        elif form.is_valid() and formset.is_valid():
+            kept = formset.kept_forms()
+            at = index if index is not None else _insert_at(form.cleaned_data.get("place") or "end", steps)
+            others = [step for i, step in enumerate(steps) if i != index]
+            step = form.step(
+                formset.checkpoints(kept),
+                taken={s.key for s in others},
+                number=at + 1,
+                current_key=current.key if current else None,
+            )
+            new_steps = [*others[:at], step, *others[at:]]
+            status = 422
+            try:
+                services.sop_draft_save(
+                    actor=user,
+                    version=version,
+                    steps=new_steps,
+                    reason=version.reason,
+                    expected_revision=form.cleaned_data["revision"],
+                )
+            except Conflict as exc:
+                form.add_error(None, _stale_notice() if "revision" in exc.fields else exc.message)
+                status = 409
+            except DomainError as exc:
+                place_step_errors(exc, index=at, form=form, formset=formset, kept=kept, steps=new_steps)
+            else:
+                if current is None:
+                    notice = _("Step %(name)s added.") % {"name": step.name}
+                else:
+                    notice = _("Step %(name)s saved.") % {"name": step.name}
+                messages.success(request, notice)
+                return redirect(_version_url(version, f"step-{step.key}"))
+        else:
+            status = 422
+    context = {
+        "sop": sop,
+        "version": version,
+        "current": current,
+        "form": form,
+        "formset": formset,
+        "section": "sops",
+    }
+    return render(request, "standards/sop_step_form.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sop_step_new(request: HttpRequest, code: str, number: int) -> HttpResponse:
+    user = _catalogue_manager(request)
+    sop = _sop(code)
+    version = _sop_version(sop, number)
+    return _draft_or_redirect(request, version) or _step_editor(request, user, sop, version, None)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sop_step_edit(request: HttpRequest, code: str, number: int, key: str) -> HttpResponse:
+    user = _catalogue_manager(request)
+    sop = _sop(code)
+    version = _sop_version(sop, number)
+    return _draft_or_redirect(request, version) or _step_editor(request, user, sop, version, key)
+
+
+def _save_steps_or_say_why(
+    request: HttpRequest,
+    user: User,
+    version: SopVersion,
+    steps: list[services.StepData],
+    revision: int,
+    notice: str,
+) -> bool:
+    """Save the draft with `steps`; a flash message says what happened. True when saved."""
+    try:
+        services.sop_draft_save(
+            actor=user, version=version, steps=steps, reason=version.reason, expected_revision=revision
+        )
+    except Conflict as exc:
+        messages.error(request, _stale_notice() if "revision" in exc.fields else exc.message)
+    except DomainError as exc:
+        for line in describe_step_errors(exc, steps):
+            messages.error(request, line)
+    else:
+        messages.success(request, notice)
+        return True
+    return False
+
+
+@login_required
+@require_POST
+def sop_step_delete(request: HttpRequest, code: str, number: int, key: str) -> HttpResponse:
+    user = _catalogue_manager(request)
+    version = _sop_version(_sop(code), number)
+    refused = _draft_or_redirect(request, version)
+    if refused is not None:
+        return refused
+    form = DraftActionForm(request.POST)
+    steps = services.step_data_of(version)
+    index = next((i for i, step in enumerate(steps) if step.key == key), None)
+    if not form.is_valid() or index is None:
+        messages.error(request, _stale_notice())
+        return redirect(_version_url(version))
+    removed = steps.pop(index)
+    _save_steps_or_say_why(
+        request,
+        user,
+        version,
+        steps,
+        form.cleaned_data["revision"],
+        _("Step %(name)s deleted.") % {"name": removed.name},
+    )
+    return redirect(_version_url(version, "steps"))
+
+
+@login_required
+@require_POST
+def sop_step_move(request: HttpRequest, code: str, number: int, key: str) -> HttpResponse:
+    user = _catalogue_manager(request)
+    version = _sop_version(_sop(code), number)
+    refused = _draft_or_redirect(request, version)
+    if refused is not None:
+        return refused
+    form = DraftActionForm(request.POST)
+    steps = services.step_data_of(version)
+    index = next((i for i, step in enumerate(steps) if step.key == key), None)
+    if not form.is_valid() or index is None or form.cleaned_data["direction"] not in ("up", "down"):
+        messages.error(request, _stale_notice())
+        return redirect(_version_url(version))
+    target = index - 1 if form.cleaned_data["direction"] == "up" else index + 1
+    if 0 <= target < len(steps):
+        steps.insert(target, steps.pop(index))
+        _save_steps_or_say_why(
+            request,
+            user,
+            version,
+            steps,
+            form.cleaned_data["revision"],
+            _("Step %(name)s moved.") % {"name": steps[target].name},
+        )
+    return redirect(_version_url(version, f"step-{key}"))
+
+
+# SOPs: comparing two versions ---------------------------------------------------------------------
+
+
+def _number_param(value: str | None) -> int | None:
+    if value is None or not value.isdigit() or len(value) > 6:
+        return None
+    return int(value)
+
+
+@login_required
+@require_GET
+def sop_diff(request: HttpRequest, code: str) -> HttpResponse:
+    """What changed from one version to another (`?from=1&to=2`; by default the latest two)."""
+    _catalogue_viewer(request)
+    sop = _sop(code)
+    numbers = sorted(v.number for v in sop.versions.all())
+    if not numbers:
+        raise Http404
+    new_number = _number_param(request.GET.get("to")) if "to" in request.GET else numbers[-1]
+    default_old = max((n for n in numbers if new_number is not None and n < new_number), default=numbers[0])
+    old_number = _number_param(request.GET.get("from")) if "from" in request.GET else default_old
+    if old_number is None or new_number is None:
+        raise Http404
+    old, new = _sop_version(sop, old_number), _sop_version(sop, new_number)
+    diff = selectors.sop_version_diff(old, new)
+    counts = {
+        change: sum(1 for row in diff if row.change == change) for change in ("added", "removed", "changed")
+    }
+    context = {
+        "sop": sop,
+        "old": old,
+        "new": new,
+        "diff": diff,
+        "counts": counts,
+        "numbers": numbers,
+        "section": "sops",
+    }
+    return render(request, "standards/sop_diff.html", context)
+
+
+# The handbook -------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def handbook_page(request: HttpRequest) -> HttpResponse:
+    """The service standards handbook of a day: a printable page, or a Markdown file."""
+    _catalogue_viewer(request)
+    status = 200
+    if "format" in request.GET:
+        form = HandbookForm(request.GET)
+        if form.is_valid():
+            day: date = form.cleaned_data["day"]
+            book = handbook.build_handbook(day)
+            if form.cleaned_data["format"] == "markdown":
+                text = handbook.render_markdown(book)
+                response = HttpResponse(text.encode("utf-8"), content_type="text/markdown; charset=utf-8")
+                disposition = content_disposition_header(
+                    as_attachment=True, filename=f"standards-handbook-{day.isoformat()}.md"
+                )
+                if disposition is not None:
+                    response["Content-Disposition"] = disposition
+                return response
+            return HttpResponse(handbook.render_html(book), content_type="text/html; charset=utf-8")
+        status = 422
+    else:
+        form = HandbookForm(initial={"day": timezone.localdate(), "format": "html"})
+    context = {"form": form, "section": "handbook"}
+    return render(request, "standards/handbook.html", context, status=status)
