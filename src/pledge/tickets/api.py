@@ -1,6 +1,7 @@
-"""API of tickets: list, create (idempotent), get with timeline and SLA clocks, reply, note, transition,
-assign, update, record arrival on site, watch, attachment download. Handlers parse, authorise through
-policies, call selectors and services."""
+"""API of tickets: list, create (idempotent, optionally of a service type), get with timeline and SLA
+clocks, reply, note, transition (with the checkpoint override), assign, update, record arrival on site,
+watch, attachment download, and the ticket's SOP steps (read, answer checkpoints, complete). Handlers
+parse, authorise through policies, call selectors and services."""
 
 from __future__ import annotations
 
@@ -29,25 +30,31 @@ from pledge.core.uploads import ALLOWED_TYPES, clean_filename
 from pledge.customers import policies as customer_policies
 from pledge.customers import selectors as customer_selectors
 from pledge.customers.models import Asset, Contact, Organisation
+from pledge.standards import selectors as standards_selectors
+from pledge.standards.models import ServiceType
 from pledge.tickets import policies, selectors, services
 from pledge.tickets.choices import Channel, Status
-from pledge.tickets.models import Attachment, Message, Ticket, TicketEvent
+from pledge.tickets.models import Attachment, CheckpointAnswer, Message, Ticket, TicketEvent
 from pledge.tickets.schemas import (
     ArrivalIn,
     AssignIn,
     IdempotencyKey,
     MessageIn,
     MessageOut,
+    StepCompleteIn,
+    StepPosition,
     TicketDetailOut,
     TicketIn,
     TicketListQuery,
     TicketOut,
     TicketPage,
     TicketPatch,
+    TicketStepsOut,
     TransitionIn,
     WatchersOut,
 )
-from pledge.tickets.selectors import ClockView, TicketFilters
+from pledge.tickets.selectors import ClockView, StepView, TicketFilters, TicketSteps
+from pledge.tickets.steps import ANSWER_MAX
 
 router = Router(tags=["tickets"])
 
@@ -109,9 +116,13 @@ def _ref(obj: Any) -> dict[str, Any] | None:
     return None if obj is None else {"id": obj.pk, "name": str(obj)}
 
 
-def _ticket_out(ticket: Ticket, *, tags: list[str] | None = None) -> dict[str, Any]:
+def _ticket_out(ticket: Ticket, user: Any, *, tags: list[str] | None = None) -> dict[str, Any]:
     """The list item of a ticket. Lists load its relations with the page (select_related, prefetched
-    tags); after a write the few that the service did not set are read lazily."""
+    tags); after a write the few that the service did not set are read lazily.
+    Customers see the service type but not the SOP version or the back-office team behind it."""
+    internal = policies.can_view_internal(user)
+    service_type = ticket.service_type if ticket.service_type_id is not None else None
+    sop_version = ticket.sop_version if internal and ticket.sop_version_id is not None else None
     return {
         "id": ticket.pk,
         "number": ticket.number,
@@ -133,6 +144,13 @@ def _ticket_out(ticket: Ticket, *, tags: list[str] | None = None) -> dict[str, A
         "closed_at": ticket.closed_at,
         "sla_due_at": ticket.sla_due_at,
         "on_site_at": ticket.on_site_at,
+        "service_type": None
+        if service_type is None
+        else {"code": service_type.code, "name": service_type.name},
+        "sop_version": None if sop_version is None else sop_version.number,
+        "handoff_team": _ref(ticket.handoff_team)
+        if internal and ticket.handoff_team_id is not None
+        else None,
         "version": ticket.version,
     }
 
@@ -273,6 +291,27 @@ def _assignee(assignee_id: int | None) -> User | None:
     return user
 
 
+def _service_type(user: User, code: str | None) -> ServiceType | None:
+    """The service type a new ticket asks for: staff may name any (the service refuses inactive ones),
+    customers only those offered to them; any other code is a 422 on `service_type`, worded the same
+    whether it does not exist or is not offered."""
+    if code is None:
+        return None
+    if account_policies.is_customer(user):
+        found = standards_selectors.service_type_list(customer_only=True).filter(code=code).first()
+        if found is not None:
+            return found
+    else:
+        try:
+            return standards_selectors.service_type_by_code(code)
+        except NotFound:
+            pass
+    raise ValidationFailed(
+        _("There is no service type %(code)s to choose.") % {"code": code},
+        fields={"service_type": _("Not found.")},
+    )
+
+
 def _message_input(request: HttpRequest) -> tuple[str, list[UploadedFile]]:
     """The body of a reply or note, as JSON `{"body": …}` or multipart with `body` and `attachments`."""
     files: list[UploadedFile] = []
@@ -326,7 +365,7 @@ def ticket_list(request: HttpRequest, query: Query[TicketListQuery]) -> dict[str
         request.user, filters, sort=query.sort, page=query.page, page_size=query.page_size, with_tags=True
     )
     return {
-        "items": [_ticket_out(ticket) for ticket in page.items],
+        "items": [_ticket_out(ticket, request.user) for ticket in page.items],
         "page": page.page,
         "page_size": page.page_size,
         "has_next": page.has_next,
@@ -381,6 +420,7 @@ def ticket_create(
             organisation=organisation,
             subject=payload.subject,
             description=payload.description,
+            service_type=_service_type(user, payload.service_type),
             kind=payload.kind,
             channel=payload.channel,
             priority=payload.priority,
@@ -392,8 +432,8 @@ def ticket_create(
             idempotency_key=idempotency_key,
         )
     if not created:
-        return WithStatus(200, _ticket_out(selectors.ticket_get_for(user, ticket.pk)))
-    return WithStatus(201, _ticket_out(ticket, tags=None if payload.tags else []))
+        return WithStatus(200, _ticket_out(selectors.ticket_get_for(user, ticket.pk), user))
+    return WithStatus(201, _ticket_out(ticket, user, tags=None if payload.tags else []))
 
 
 @router.get(
@@ -423,7 +463,7 @@ def ticket_get(request: HttpRequest, ticket_id: QueryId) -> dict[str, Any]:
     asset = ticket.asset
     can_work = policies.can_work_ticket(user, ticket)
     return {
-        **_ticket_out(ticket),
+        **_ticket_out(ticket, user),
         "description": ticket.description,
         "asset": None
         if asset is None
@@ -513,7 +553,9 @@ def attachment_download(request: HttpRequest, ticket_id: QueryId, attachment_id:
 )
 def ticket_transition(request: HttpRequest, ticket_id: QueryId, payload: TransitionIn) -> dict[str, Any]:
     """Move the ticket along the workflow (see `allowed_transitions` on the ticket). Customers may close
-    or reopen a resolved ticket. A stale `version` is refused with 409."""
+    or reopen a resolved ticket. A stale `version` is refused with 409. Resolving a ticket whose SOP
+    checkpoints are not all answered and passed is a 422 on `checkpoints` naming them, unless a service
+    manager sends an `override_reason` (anyone else: 403)."""
     user = request.user
     assert isinstance(user, User)
     ticket = _visible_ticket(request, ticket_id)
@@ -526,8 +568,9 @@ def ticket_transition(request: HttpRequest, ticket_id: QueryId, payload: Transit
             to_status=payload.status,
             expected_version=payload.version,
             reason=payload.reason,
+            override_reason=payload.override_reason,
         )
-    return _ticket_out(changed)
+    return _ticket_out(changed, user)
 
 
 @router.post(
@@ -549,7 +592,7 @@ def ticket_assign(request: HttpRequest, ticket_id: QueryId, payload: AssignIn) -
             assignee=_assignee(payload.assignee_id),
             expected_version=payload.version,
         )
-    return _ticket_out(changed)
+    return _ticket_out(changed, user)
 
 
 @router.patch(
@@ -572,7 +615,7 @@ def ticket_update(request: HttpRequest, ticket_id: QueryId, payload: TicketPatch
             subject=payload.subject,
             tags=payload.tags,
         )
-    return _ticket_out(changed)
+    return _ticket_out(changed, user)
 
 
 @router.post(
@@ -591,7 +634,7 @@ def ticket_arrival(request: HttpRequest, ticket_id: QueryId, payload: ArrivalIn)
         raise PermissionDenied(_("You may read %(number)s but not change it.") % {"number": ticket.number})
     with _request_field_names():
         changed = services.ticket_record_arrival(actor=user, ticket=ticket, expected_version=payload.version)
-    return _ticket_out(changed)
+    return _ticket_out(changed, user)
 
 
 @router.post(
@@ -628,3 +671,270 @@ def ticket_unwatch(request: HttpRequest, ticket_id: QueryId) -> dict[str, Any]:
     services.ticket_remove_watcher(actor=user, ticket=ticket, user=user)
     watchers = [_ref(person) for person in selectors.ticket_watchers(ticket)]
     return {"added": False, "watchers": watchers}
+
+
+# ---------------------------------------------------------------------------------------------------
+# SOP steps
+
+ANSWER_FIELD = "answers."
+EVIDENCE_FIELD = "evidence."
+
+_STEP_BODY_DOC = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "application/json": {"schema": StepCompleteIn.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "description": "`answers.<key>`: the answer to checkpoint <key> as text; "
+                    "`evidence.<key>`: the file or photo for checkpoint <key>; `complete`: true (default) "
+                    "or false.",
+                    "properties": {"complete": {"type": "string", "enum": ["true", "false"]}},
+                    "patternProperties": {
+                        r"^answers\.[^.]+$": {"type": "string", "maxLength": ANSWER_MAX},
+                        r"^evidence\.[^.]+$": {"type": "string", "format": "binary"},
+                    },
+                    "additionalProperties": False,
+                }
+            },
+        },
+    }
+}
+
+
+def _require_step_reader(request: HttpRequest) -> None:
+    """Steps, checkpoints and their clocks are internal: customers follow the milestones in the portal,
+    and for them the steps of a ticket do not exist (404)."""
+    if not policies.can_view_internal(request.user):
+        raise NotFound(_("Ticket not found."))
+
+
+def _answer_out(answer: CheckpointAnswer) -> dict[str, Any]:
+    return {
+        "value": answer.value,
+        "number": answer.number,
+        "passed": answer.passed,
+        "attempt": answer.attempt,
+        "answered_by": _ref(answer.answered_by),
+        "answered_at": answer.answered_at,
+        "attachment": None if answer.attachment is None else _attachment_out(answer.attachment),
+    }
+
+
+def _step_out(view: StepView, user: Any, ticket: Ticket) -> dict[str, Any]:
+    row, step, clock = view.row, view.step, view.clock
+    return {
+        "position": row.position,
+        "key": step.key,
+        "name": step.name,
+        "stage": row.stage + 1,
+        "state": row.state,
+        "owner": step.owner,
+        "team": _ref(step.team),
+        "time_standard_minutes": step.time_standard_minutes,
+        "parallel_group": step.parallel_group,
+        "is_milestone": step.is_milestone,
+        "milestone_name": step.milestone_name,
+        "guidance": step.guidance,
+        "started_at": row.started_at,
+        "completed_at": row.completed_at,
+        "completed_by": _ref(row.completed_by),
+        "due_at": None if clock is None else clock.due_at,
+        "used_minutes": None if clock is None else round(clock.used_minutes, 2),
+        "remaining_minutes": None if clock is None else round(clock.remaining_minutes, 2),
+        "paused": clock is not None and clock.is_paused,
+        "business_minutes": None if row.business_minutes is None else round(row.business_minutes, 2),
+        "on_time": row.on_time,
+        "can_do": policies.can_do_step(user, ticket, step),
+        "checkpoints": [
+            {
+                "key": cp.checkpoint.key,
+                "label": cp.checkpoint.label,
+                "kind": cp.checkpoint.kind,
+                "mandatory": cp.checkpoint.mandatory,
+                "critical": cp.checkpoint.critical,
+                "min_value": cp.checkpoint.min_value,
+                "max_value": cp.checkpoint.max_value,
+                "unit": cp.checkpoint.unit,
+                "answer": None if cp.answer is None else _answer_out(cp.answer),
+                "attempts": cp.attempts,
+                "blocking": cp.blocking,
+            }
+            for cp in view.checkpoints
+        ],
+    }
+
+
+def _steps_out(user: Any, ticket: Ticket, steps: TicketSteps) -> dict[str, Any]:
+    version = steps.version
+    return {
+        "ticket_id": ticket.pk,
+        "number": ticket.number,
+        "status": ticket.status,
+        "version": ticket.version,
+        "handoff_team": _ref(ticket.handoff_team) if ticket.handoff_team_id is not None else None,
+        "sop": None if version is None else {"code": version.sop.code, "name": version.sop.name},
+        "sop_version": None if version is None else version.number,
+        "steps": [_step_out(view, user, ticket) for view in steps.steps],
+        "blockers": [
+            {
+                "position": view.row.position,
+                "step": view.step.name,
+                "checkpoint": cp.checkpoint.key,
+                "label": cp.checkpoint.label,
+                "problem": cp.blocking,
+            }
+            for view, cp in steps.blockers
+        ],
+        "can_override": policies.can_override_checkpoints(user, ticket),
+    }
+
+
+def _one_value(name: str, values: list[Any]) -> Any:
+    if len(values) != 1:
+        raise ValidationFailed(
+            _("Send %(field)s once.") % {"field": name[:60]}, fields={name[:60]: _("Repeated.")}
+        )
+    return values[0]
+
+
+def _step_form(request: HttpRequest) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
+    """A multipart step body: `answers.<key>` text fields, `evidence.<key>` files and `complete`."""
+    data: dict[str, Any] = {"answers": {}}
+    for name in request.POST:
+        value = _one_value(name, request.POST.getlist(name))
+        if name == "complete":
+            flag = str(value).strip().lower()
+            if flag not in ("true", "false"):
+                raise ValidationFailed(
+                    _("complete is true or false."), fields={"complete": _("Send true or false.")}
+                )
+            data["complete"] = flag == "true"
+        elif name.startswith(ANSWER_FIELD) and len(name) > len(ANSWER_FIELD):
+            data["answers"][name.removeprefix(ANSWER_FIELD)] = value
+        elif name.startswith(EVIDENCE_FIELD):
+            raise ValidationFailed(
+                _("Evidence must be sent as a file."), fields={name[:60]: _("Not a file.")}
+            )
+        else:
+            raise ValidationFailed(
+                _("Unknown field %(field)s: send answers.<key>, evidence.<key> and complete.")
+                % {"field": name[:60]},
+                fields={name[:60]: _("Unknown field.")},
+            )
+    evidence: dict[str, UploadedFile] = {}
+    for name in request.FILES:
+        upload = _one_value(name, request.FILES.getlist(name))
+        key = name.removeprefix(EVIDENCE_FIELD)
+        if not name.startswith(EVIDENCE_FIELD) or not key:
+            raise ValidationFailed(
+                _("Unknown file field %(field)s: send files as evidence.<key>.") % {"field": name[:60]},
+                fields={name[:60]: _("Unknown field.")},
+            )
+        if len(key) > 50:
+            raise ValidationFailed(_("Unknown checkpoint."), fields={name[:60]: _("Too long.")})
+        if len(clean_filename(upload.name or "").encode()) > FILENAME_MAX_BYTES:
+            raise ValidationFailed(
+                _("The name of %(name)s… is too long.") % {"name": (upload.name or "")[:20]},
+                fields={name: _("File name too long.")},
+            )
+        evidence[key] = upload
+    return data, evidence
+
+
+def _step_input(request: HttpRequest) -> tuple[dict[str, str], dict[str, UploadedFile], bool]:
+    """The answers, evidence files and `complete` of a step body, JSON or multipart (_STEP_BODY_DOC)."""
+    evidence: dict[str, UploadedFile] = {}
+    if request.content_type == "multipart/form-data":
+        data, evidence = _step_form(request)
+    else:
+        try:
+            data = json.loads(request.body or b"{}")
+        except (ValueError, RecursionError):
+            raise HttpError(400, _("The request body is not valid JSON.")) from None
+    try:
+        payload = StepCompleteIn.model_validate(data)
+    except pydantic.ValidationError as exc:
+        # ("body", "answers", "<key>") names `answers.<key>`; a body that is no object names `request`.
+        raise NinjaValidationError(
+            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
+        ) from None
+    return dict(payload.answers), evidence, payload.complete
+
+
+@contextmanager
+def _evidence_field_names(evidence: dict[str, UploadedFile]) -> Iterator[None]:
+    """The service names every checkpoint `answers.<key>`; a file was sent as `evidence.<key>`."""
+    try:
+        yield
+    except DomainError as exc:
+        renamed = {}
+        for field, message in exc.fields.items():
+            key = field.removeprefix(ANSWER_FIELD)
+            renamed[EVIDENCE_FIELD + key if field.startswith(ANSWER_FIELD) and key in evidence else field] = (
+                message
+            )
+        exc.fields = renamed
+        raise
+
+
+@router.get(
+    "/{ticket_id}/steps",
+    response={200: TicketStepsOut, **error_responses(404, 422)},
+    summary="The ticket's SOP steps with their clocks and checkpoints (staff)",
+)
+def ticket_steps(request: HttpRequest, ticket_id: QueryId) -> dict[str, Any]:
+    """The steps of the SOP version the ticket follows, in order: state, owner, time standard, started and
+    completed, the step clock (due, business minutes used and left), whether it was on time, each
+    checkpoint with its latest answer and attempts, and what blocks the resolution. Customers: 404 (they
+    follow the milestones in the portal). A ticket without an SOP has no steps."""
+    ticket = _visible_ticket(request, ticket_id)
+    _require_step_reader(request)
+    return _steps_out(request.user, ticket, selectors.ticket_steps(ticket, timezone.now()))
+
+
+@router.post(
+    "/{ticket_id}/steps/{position}",
+    response={200: TicketStepsOut, **error_responses(400, 403, 404, 409, 422)},
+    summary="Answer a step's checkpoints and complete it (staff working the step)",
+    openapi_extra=_STEP_BODY_DOC,
+)
+def ticket_step_complete(request: HttpRequest, ticket_id: QueryId, position: StepPosition) -> dict[str, Any]:
+    """JSON `{"answers": {"<checkpoint key>": answer, …}, "complete": true}`, or multipart with
+    `answers.<key>` fields, `evidence.<key>` files (file and photo checkpoints) and `complete`. With
+    `complete` (the default) the step is done and the next stage starts when it was the last of its own;
+    false only records the answers (answering again adds an attempt). Answers the ticket's steps as
+    `GET …/steps` does. A back-office step belongs to its team (and service managers); other steps to
+    the staff working the ticket. 409 when the step has not started or is done already."""
+    user = request.user
+    assert isinstance(user, User)
+    ticket = _visible_ticket(request, ticket_id)
+    _require_step_reader(request)
+    view = next(
+        (v for v in selectors.ticket_steps(ticket, timezone.now()).steps if v.row.position == position), None
+    )
+    if view is None:
+        raise NotFound(
+            _("%(number)s has no step %(position)s.") % {"number": ticket.number, "position": position}
+        )
+    if not policies.can_do_step(user, ticket, view.step):
+        if policies.can_work_ticket(user, ticket) and view.step.team is not None:
+            raise PermissionDenied(
+                _("The step “%(step)s” belongs to %(team)s.")
+                % {"step": view.step.name, "team": view.step.team}
+            )
+        raise PermissionDenied(_("You may read %(number)s but not change it.") % {"number": ticket.number})
+    answers, evidence, complete = _step_input(request)
+    with _evidence_field_names(evidence):
+        services.sop_step_complete(
+            actor=user,
+            ticket=ticket,
+            position=position,
+            answers=answers,
+            evidence=evidence,
+            complete=complete,
+        )
+    # Not ticket_get_for: a back-office member who completes the hand-off may no longer see the ticket.
+    ticket.refresh_from_db(fields=["status", "version", "handoff_team"])
+    return _steps_out(user, ticket, selectors.ticket_steps(ticket, timezone.now()))

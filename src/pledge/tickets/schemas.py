@@ -1,18 +1,24 @@
-"""API schemas of tickets: list filters, the list item, the detail with its timeline and SLA clocks, and
-the writes (arrival on site and watchers included)."""
+"""API schemas of tickets: list filters, the list item, the detail with its timeline and SLA clocks, the
+writes (arrival on site and watchers included), and the ticket's SOP steps with their checkpoints."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated, Literal
 
+from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import Field
+from pydantic import BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from pledge.core.schemas import BodyId, Instant, PageQuery, QueryId, Ref, Text, Version
-from pledge.standards.choices import SlaTarget
-from pledge.tickets.choices import Channel, ClockState, EventKind, Kind, Priority, Status
-from pledge.tickets.services import BODY_MAX, SUBJECT_MAX, TAG_MAX
+from pledge.standards.choices import CheckpointKind, SlaTarget, StepOwner
+from pledge.standards.schemas import Code, CodeRef, omittable
+from pledge.standards.services import MAX_CHECKPOINTS
+from pledge.tickets.choices import Channel, ClockState, EventKind, Kind, Priority, Status, StepState
+from pledge.tickets.services import BODY_MAX, OVERRIDE_REASON_MAX, SUBJECT_MAX, TAG_MAX
+from pledge.tickets.steps import ANSWER_MAX
 
 Tag = Annotated[Text, Field(max_length=TAG_MAX)]
 Tags = Annotated[list[Tag], Field(max_length=20)]
@@ -69,6 +75,13 @@ class TicketOut(Schema):
         description="When the most urgent running SLA clock is due; null when no clock runs."
     )
     on_site_at: datetime | None = Field(description="When the engineer arrived on site (field visits).")
+    service_type: CodeRef | None = Field(description="The service asked for (see `/service-types`).")
+    sop_version: int | None = Field(
+        description="The number of the SOP version the ticket follows (staff only; null for customers)."
+    )
+    handoff_team: Ref | None = Field(
+        description="The back-office team holding the ticket during an SOP hand-off (staff only)."
+    )
     version: int = Field(description="Send it back with every change; a stale one is refused with 409.")
 
 
@@ -85,8 +98,13 @@ class TicketIn(Schema):
     )
     subject: Annotated[Text, Field(min_length=1, max_length=SUBJECT_MAX)]
     description: Annotated[Text, Field(max_length=BODY_MAX)] = ""
-    kind: Kind = Kind.REQUEST
-    priority: Priority = Priority.P3
+    service_type: Code | None = Field(
+        None,
+        description="The code of a service type (see `/service-types`): the ticket follows its SOP, and "
+        "kind and priority default to its own.",
+    )
+    kind: Kind = omittable("Default: the service type's, else `request`.")
+    priority: Priority = omittable("Default: the service type's, else `P3`.")
     channel: Channel = Channel.API
     contact_id: BodyId | None = None
     asset_id: BodyId | None = None
@@ -103,6 +121,11 @@ class TransitionIn(Schema):
     status: Status
     version: Version
     reason: Annotated[Text, Field(max_length=1000)] = ""
+    override_reason: Annotated[Text, Field(max_length=OVERRIDE_REASON_MAX)] = Field(
+        "",
+        description="Service managers only: resolve although mandatory checkpoints are unanswered or "
+        "critical ones failed, and say why (logged with the checkpoints overridden).",
+    )
 
 
 class AssignIn(Schema):
@@ -232,3 +255,132 @@ class ArrivalIn(Schema):
 class WatchersOut(Schema):
     added: bool = Field(description="False when you were already watching.")
     watchers: list[Ref]
+
+
+# SOP steps ------------------------------------------------------------------------------------------
+
+# Steps are numbered from 1; the column is a small integer.
+StepPosition = Annotated[int, Field(ge=1, le=32767)]
+AnswerKey = Annotated[Text, Field(min_length=1, max_length=50)]
+AnswerText = Annotated[Text, Field(max_length=ANSWER_MAX)]
+
+
+def _answer(value: object) -> object:
+    """JSON answers as the service reads them: true/false as yes/no, numbers as their digits."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and not math.isfinite(value):
+        raise PydanticCustomError("finite_number", _("Enter a finite number."))
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+Answer = Annotated[
+    AnswerText,
+    BeforeValidator(_answer),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "maxLength": ANSWER_MAX},
+                {"type": "number"},
+                {"type": "boolean"},
+            ]
+        }
+    ),
+]
+
+
+class StepCompleteIn(Schema):
+    """Answers to a step's checkpoints, by checkpoint key, and whether the step is done."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answers: Annotated[dict[AnswerKey, Answer], Field(max_length=MAX_CHECKPOINTS)] = Field(
+        default_factory=dict,
+        description='Checkpoint key → answer: yes/no as true/false or "yes"/"no", numbers as numbers or '
+        "text, text as text. Files and photos need multipart (`evidence.<key>`).",
+    )
+    complete: Annotated[bool, Strict()] = Field(
+        True,
+        description="Mark the step done (every mandatory checkpoint answered, now or before); false only "
+        "records the answers (e.g. to put a failed checkpoint right).",
+    )
+
+
+class StepAnswerOut(Schema):
+    value: str = Field(description="The answer as recorded (yes/no normalised, numbers as read).")
+    number: float | None
+    passed: bool | None = Field(description="Null for answers that cannot fail (text, files).")
+    attempt: int
+    answered_by: Ref | None
+    answered_at: datetime
+    attachment: AttachmentOut | None = Field(description="The evidence of a file or photo checkpoint.")
+
+
+class StepCheckpointOut(Schema):
+    key: str
+    label: str
+    kind: CheckpointKind
+    mandatory: bool
+    critical: bool
+    min_value: float | None
+    max_value: float | None
+    unit: str
+    answer: StepAnswerOut | None = Field(description="The latest answer (every attempt is kept).")
+    attempts: int
+    blocking: Literal["", "unanswered", "failed"] = Field(
+        description="Why it stands in the way of resolving the ticket; empty when it does not."
+    )
+
+
+class TicketStepOut(Schema):
+    position: int
+    key: str
+    name: str
+    stage: int = Field(description="Steps of one stage run side by side; stage 1 first.")
+    state: StepState
+    owner: StepOwner
+    team: Ref | None = Field(description="The team a back-office step hands the ticket to.")
+    time_standard_minutes: int = Field(description="Business minutes the step should take.")
+    parallel_group: str
+    is_milestone: bool = Field(description="The customer sees it (as `milestone_name`) once done.")
+    milestone_name: str
+    guidance: str = Field(description="Markdown.")
+    started_at: datetime | None
+    completed_at: datetime | None
+    completed_by: Ref | None
+    due_at: datetime | None = Field(description="When the time standard runs out (null while paused).")
+    used_minutes: float | None = Field(description="Business minutes used so far (null before it starts).")
+    remaining_minutes: float | None = Field(description="Negative: over its time standard by that much.")
+    paused: bool
+    business_minutes: float | None = Field(description="Business minutes it took (once done).")
+    on_time: bool | None = Field(description="Done within its time standard (null until done).")
+    can_do: bool = Field(description="Whether you may answer its checkpoints and complete it.")
+    checkpoints: list[StepCheckpointOut]
+
+
+class StepBlockerOut(Schema):
+    position: int
+    step: str
+    checkpoint: str = Field(description="The checkpoint's key.")
+    label: str
+    problem: Literal["unanswered", "failed"]
+
+
+class TicketStepsOut(Schema):
+    """A ticket's SOP steps as staff see them; a ticket without an SOP has none."""
+
+    ticket_id: int
+    number: str
+    status: Status
+    version: int
+    handoff_team: Ref | None
+    sop: CodeRef | None
+    sop_version: int | None
+    steps: list[TicketStepOut]
+    blockers: list[StepBlockerOut] = Field(
+        description="What stands in the way of resolving the ticket (mandatory checkpoints unanswered, "
+        "critical ones failed)."
+    )
+    can_override: bool = Field(description="You may resolve over the blockers with an `override_reason`.")
