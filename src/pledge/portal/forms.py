@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from pledge.core.forms import DomainErrorsMixin, MultipleFileField, attachment_help
 from pledge.customers.models import Asset
 from pledge.portal.wording import URGENCY_HINTS
+from pledge.standards.models import ServiceType
 from pledge.tickets.choices import CUSTOMER_TRANSITIONS, PORTAL_KINDS, Priority, Status
 from pledge.tickets.services import BODY_MAX, SUBJECT_MAX
 
@@ -30,6 +31,14 @@ class AssetChoiceField(forms.ModelChoiceField[Asset]):
 
 
 class TicketSubmitForm(DomainErrorsMixin, forms.Form):
+    service_type = forms.ModelChoiceField(
+        label=_("Which service do you need?"),
+        queryset=ServiceType.objects.none(),
+        required=False,
+        empty_label=_("Not sure — our team will choose"),
+        help_text=_("Choosing the service lets us follow its procedure and show you its milestones."),
+        error_messages={"invalid_choice": _("Choose one of the services offered.")},
+    )
     kind = forms.ChoiceField(
         label=_("What is it about?"),
         choices=[(kind.value, kind.label) for kind in PORTAL_KINDS],
@@ -64,11 +73,23 @@ class TicketSubmitForm(DomainErrorsMixin, forms.Form):
     attachments = MultipleFileField(label=_("Photos and documents"))
     form_token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=100)
 
-    def __init__(self, *args: Any, assets: QuerySet[Asset], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        assets: QuerySet[Asset],
+        service_types: QuerySet[ServiceType] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         asset_field = self.fields["asset"]
         assert isinstance(asset_field, AssetChoiceField)
         asset_field.queryset = assets
+        if service_types is None:
+            del self.fields["service_type"]  # none is offered: the field is not shown
+        else:
+            service_field = self.fields["service_type"]
+            assert isinstance(service_field, forms.ModelChoiceField)
+            service_field.queryset = service_types
         self.fields["attachments"].help_text = attachment_help()
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -25,6 +26,9 @@ from pledge.customers import selectors as customer_selectors
 from pledge.customers.models import Asset
 from pledge.portal import wording
 from pledge.portal.forms import ConfirmForm, ReplyForm, TicketSubmitForm, new_form_token
+from pledge.standards import policies as standards_policies
+from pledge.standards import selectors as standards_selectors
+from pledge.standards.models import ServiceType
 from pledge.tickets import policies as ticket_policies
 from pledge.tickets import selectors
 from pledge.tickets import services as ticket_services
@@ -85,6 +89,14 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     return render_page_or_partial(request, "portal/ticket_list.html", "results", context)
 
 
+def _offered_service_types(user: User) -> QuerySet[ServiceType] | None:
+    """The service types a customer may pick for a new request (None when there are none: no field)."""
+    if not standards_policies.can_choose_service_type(user):
+        return None
+    offered = standards_selectors.service_type_list(customer_only=True)
+    return offered if offered.exists() else None
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def ticket_new(request: HttpRequest) -> HttpResponse:
@@ -93,14 +105,17 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
     if organisation is None or not ticket_policies.can_create_ticket_for(user, organisation.pk):
         return render(request, "portal/ticket_new.html", {"form": None}, status=200)
     assets = customer_selectors.asset_list_for(user).order_by("model", "serial_number")
+    service_types = _offered_service_types(user)
     if request.method != "POST":
-        form = TicketSubmitForm(assets=assets, initial={"form_token": new_form_token()})
+        form = TicketSubmitForm(
+            assets=assets, service_types=service_types, initial={"form_token": new_form_token()}
+        )
         return render(request, "portal/ticket_new.html", {"form": form})
     data = request.POST.copy()
     token = data.get("form_token", "")
     if not token or len(token) > 100:
         data["form_token"] = new_form_token()
-    form = TicketSubmitForm(data, request.FILES, assets=assets)
+    form = TicketSubmitForm(data, request.FILES, assets=assets, service_types=service_types)
     if form.is_valid():
         cleaned = form.cleaned_data
         try:
@@ -112,6 +127,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
                 kind=cleaned["kind"],
                 priority=cleaned["priority"],
                 asset=cleaned["asset"],
+                service_type=cleaned.get("service_type"),
                 channel=Channel.PORTAL,
                 attachments=cleaned["attachments"],
                 idempotency_key=f"portal:{cleaned['form_token']}",
@@ -134,6 +150,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
 
 def _detail_context(user: User, ticket: Ticket, reply_form: ReplyForm | None = None) -> dict[str, Any]:
     entries = selectors.ticket_timeline(ticket, include_internal=False)
+    now = timezone.now()
     can_reply = ticket_policies.can_customer_reply(user, ticket)
     return {
         "ticket": ticket,
@@ -145,7 +162,8 @@ def _detail_context(user: User, ticket: Ticket, reply_form: ReplyForm | None = N
         "can_confirm": set(ticket_policies.allowed_transitions(user, ticket))
         >= {Status.CLOSED, Status.IN_PROGRESS},
         "is_waiting_for_you": ticket.status == Status.WAITING_CUSTOMER,
-        "promises": wording.promises(selectors.ticket_clocks(ticket, timezone.now()).clocks, ticket.status),
+        "promises": wording.promises(selectors.ticket_clocks(ticket, now).clocks, ticket.status),
+        "progress": wording.progress(selectors.ticket_steps(ticket, now), ticket.status, now),
     }
 
 

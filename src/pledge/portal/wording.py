@@ -1,6 +1,7 @@
 """How the portal speaks to customers: status names, urgency, the status steps, what has happened,
-what happens next and the times we promised. Staff words (“waiting on back-office”, “P2”, policy and
-calendar names, escalations, percentages) never reach a customer's screen."""
+what happens next, the times we promised and the milestones of the service's procedure. Staff words
+(“waiting on back-office”, “P2”, policy and calendar names, escalations, percentages, SOP steps,
+checkpoints and team names) never reach a customer's screen."""
 
 from __future__ import annotations
 
@@ -17,9 +18,19 @@ from django.utils.translation import pgettext
 
 from pledge.accounts import policies as account_policies
 from pledge.standards.choices import SlaTarget
-from pledge.tickets.choices import WAITING, Channel, ClockState, EventKind, Kind, Priority, Status
+from pledge.tickets.choices import (
+    DONE_STATUSES,
+    WAITING,
+    Channel,
+    ClockState,
+    EventKind,
+    Kind,
+    Priority,
+    Status,
+    StepState,
+)
 from pledge.tickets.models import Attachment, Message, TicketEvent
-from pledge.tickets.selectors import ClockView, TimelineEntry
+from pledge.tickets.selectors import ClockView, TicketSteps, TimelineEntry
 
 CUSTOMER_STATUS: dict[str, Promise] = {
     Status.NEW: _("Submitted"),
@@ -198,6 +209,9 @@ def history(entries: list[TimelineEntry], viewer: Any) -> list[HistoryItem]:
             text, name_actor = _event_text(event, by_customer)
             actor, is_you = _person(event.actor, viewer) if by_customer and name_actor else ("", False)
             reason = event.data.get("reason", "") if isinstance(event.data, dict) else ""
+            if event.actor is None and Status.WAITING_BACK_OFFICE in (event.old_value, event.new_value):
+                # The procedure's own hand-offs name the back-office team: not for customers.
+                reason = ""
             items.append(
                 HistoryItem(
                     at=entry.at,
@@ -301,3 +315,79 @@ def promises(clocks: Iterable[ClockView], status: str) -> Promises:
             )
     reason = str(PAUSED_BECAUSE.get(status, PAUSED_OTHERWISE)) if paused else ""
     return Promises(lines=lines, paused=reason)
+
+
+# Milestones ------------------------------------------------------------------------------------
+
+MILESTONE_DUE = _("Expected by %(when)s.")
+MILESTONE_OVERDUE = _("We expected to get here by %(when)s. Sorry it is taking longer: we are still on it.")
+MILESTONE_PAUSED = _("The time for this waits while work is paused.")
+
+
+@dataclass(frozen=True)
+class Milestone:
+    name: str
+    when: str  # when it was reached, in the customer's words
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The milestones of the service's procedure as the customer sees them: those reached, and the next
+    one with when we expect to reach it (`next_state`: "due", "overdue", "paused" or "" when no time can
+    be given)."""
+
+    reached: list[Milestone]
+    next_name: str = ""
+    next_text: str = ""
+    next_state: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.reached or self.next_name)
+
+
+def _milestone_name(name: str, number: int) -> str:
+    return name or str(_("Milestone %(n)d")) % {"n": number}
+
+
+def progress(steps: TicketSteps, status: str, at: datetime) -> Progress:
+    """The milestones reached (their customer-facing names and when) and the next one, expected by the
+    due instant of the steps under way up to it (the latest of them: all must be done first). Nothing
+    of the steps themselves, their checkpoints or the teams doing them is said. A resolved or closed
+    request has no next milestone."""
+    milestones = steps.milestones
+    if not milestones:
+        return Progress(reached=[])
+    reached = [
+        Milestone(
+            _milestone_name(view.step.milestone_name, number),
+            promised_time(view.row.completed_at) if view.row.completed_at else "",
+        )
+        for number, view in enumerate(milestones, start=1)
+        if view.row.state == StepState.DONE
+    ]
+    upcoming = next(
+        (
+            (number, view)
+            for number, view in enumerate(milestones, start=1)
+            if view.row.state in (StepState.PENDING, StepState.ACTIVE)
+        ),
+        None,
+    )
+    if upcoming is None or status in DONE_STATUSES:
+        return Progress(reached=reached)
+    number, view = upcoming
+    name = _milestone_name(view.step.milestone_name, number)
+    before = [
+        current.clock
+        for current in steps.current
+        if current.row.position <= view.row.position and current.clock is not None
+    ]
+    if any(clock.is_paused for clock in before):
+        return Progress(reached, name, str(MILESTONE_PAUSED), "paused")
+    dues = [clock.due_at for clock in before if clock.due_at is not None and clock.is_live]
+    if not dues:
+        return Progress(reached, name)
+    due = max(dues)
+    if due <= at:
+        return Progress(reached, name, str(MILESTONE_OVERDUE) % {"when": promised_time(due)}, "overdue")
+    return Progress(reached, name, str(MILESTONE_DUE) % {"when": promised_time(due)}, "due")

@@ -17,6 +17,7 @@ QUEUE_VIEWS = (
     ("mine", _("Mine")),
     ("team", _("My team")),
     ("unassigned", _("Unassigned")),
+    ("handoff", _("Handed to my team")),
     ("open", _("All open")),
     ("all", _("All")),
 )
@@ -118,6 +119,53 @@ class TransitionForm(VersionedForm):
     # status the ticket has now, so a stale page gets the stale-version message, not a choice error.
     to_status = forms.ChoiceField(label=_("New status"), choices=Status.choices)
     reason = forms.CharField(label=_("Reason"), max_length=1000, required=False)
+
+
+class OverrideForm(VersionedForm):
+    """Resolve over unanswered or failed checkpoints (service managers): the reason is required and logged."""
+
+    override_reason = forms.CharField(
+        label=_("Why resolve anyway?"),
+        max_length=1000,
+        error_messages={"required": _("Give the reason for resolving over the checkpoints.")},
+    )
+
+    def clean_override_reason(self) -> str:
+        reason: str = self.cleaned_data["override_reason"].strip()
+        if not reason:
+            raise forms.ValidationError(
+                _("Give the reason for resolving over the checkpoints."), code="required"
+            )
+        return reason
+
+
+class StepForm(forms.Form):
+    """Which button of a step's form was pressed: save the answers only, or complete the step too. The
+    answers themselves (`answer-<key>`, files `evidence-<key>`) are read by `step_answers`."""
+
+    ACTIONS = (("save", _("Save answers")), ("complete", _("Complete step")))
+
+    action = forms.ChoiceField(choices=ACTIONS, initial="complete")
+
+
+ANSWER_PREFIX = "answer-"
+EVIDENCE_PREFIX = "evidence-"
+
+
+def step_answers(data: Any, files: Any) -> tuple[dict[str, str], dict[str, Any]]:
+    """The checkpoint answers a step's form posted: key → text (blank fields left out) and key → file.
+    Unknown keys go to the service, which names them in its errors."""
+    answers = {
+        name.removeprefix(ANSWER_PREFIX): str(data.get(name, ""))
+        for name in data
+        if name.startswith(ANSWER_PREFIX) and str(data.get(name, "")).strip()
+    }
+    evidence = {
+        name.removeprefix(EVIDENCE_PREFIX): files[name]
+        for name in files
+        if name.startswith(EVIDENCE_PREFIX) and files[name]
+    }
+    return answers, evidence
 
 
 class ArrivalForm(VersionedForm):

@@ -48,7 +48,7 @@ SORTS: dict[str, tuple[str | OrderBy, ...]] = {
     "oldest": ("created_at", "id"),
     "updated": ("-updated_at", "-id"),
 }
-VIEWS = ("mine", "team", "unassigned", "open", "all")
+VIEWS = ("mine", "team", "unassigned", "handoff", "open", "all")
 MAX_PAGE_SIZE = 100
 
 
@@ -94,6 +94,8 @@ def _apply_filters(qs: QuerySet[Ticket], user: Any, f: TicketFilters) -> QuerySe
         qs = qs.filter(team_id__in=policies.team_ids(user), status__in=OPEN_STATUSES)
     elif f.view == "unassigned":
         qs = qs.filter(assignee__isnull=True, status__in=OPEN_STATUSES)
+    elif f.view == "handoff":
+        qs = qs.filter(handoff_team_id__in=policies.team_ids(user), status__in=OPEN_STATUSES)
     elif f.view == "open":
         qs = qs.filter(status__in=OPEN_STATUSES)
     if f.status:
@@ -143,9 +145,9 @@ def ticket_list_for(
     page = max(1, page)
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     qs = _apply_filters(ticket_queryset_for(user), user, filters)
-    qs = qs.select_related("organisation", "team", "assignee", "contact", "asset").order_by(
-        *SORTS.get(sort, SORTS["urgency"])
-    )
+    qs = qs.select_related(
+        "organisation", "team", "assignee", "contact", "asset", "service_type", "sop_version", "handoff_team"
+    ).order_by(*SORTS.get(sort, SORTS["urgency"]))
     if with_tags:
         qs = qs.prefetch_related("tags")
     offset = (page - 1) * page_size
@@ -513,3 +515,28 @@ def ticket_steps(ticket: Ticket, at: datetime) -> TicketSteps:
         )
     version = rows[0].step.version if rows else None
     return TicketSteps(version, views)
+
+
+def handoff_steps_for(tickets: Sequence[Ticket], at: datetime) -> dict[int, StepView]:
+    """The back-office step under way on each ticket of a page that is handed to a team, by ticket id
+    (the first by position when several run side by side), with its OLA clock and no checkpoints: one
+    query for the steps with their SOP step, team and clock with its calendar (none when no ticket of the
+    page is handed over) plus at most one for the holiday fingerprint, whatever the number of tickets."""
+    ids = [ticket.pk for ticket in tickets if ticket.handoff_team_id is not None]
+    if not ids:
+        return {}
+    rows = list(
+        TicketStep.objects.filter(
+            ticket_id__in=ids, state=StepState.ACTIVE, step__owner=StepOwner.BACK_OFFICE
+        )
+        .select_related("step__team", "clock__calendar")
+        .order_by("ticket_id", "position")
+    )
+    clock_rows = [row.clock for row in rows if row.clock is not None]
+    clock_views = {clock.pk: view for clock, view in zip(clock_rows, _views(clock_rows, at), strict=True)}
+    found: dict[int, StepView] = {}
+    for row in rows:
+        if row.ticket_id not in found:
+            clock = clock_views.get(row.clock_id) if row.clock_id else None
+            found[row.ticket_id] = StepView(row, row.step, clock, [])
+    return found

@@ -1,5 +1,5 @@
-"""Agent workspace: the queue, the ticket page and the ticket's htmx actions (arrival on site and
-watching included)."""
+"""Agent workspace: the queue, the ticket page and the ticket's htmx actions (arrival on site, watching,
+SOP steps and resolving over checkpoints included)."""
 
 from django.urls import path
 
@@ -11,6 +11,8 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/", views.ticket_detail, name="detail"),
     path("tickets/<int:ticket_id>/messages/", views.ticket_compose, name="compose"),
     path("tickets/<int:ticket_id>/status/", views.ticket_transition, name="transition"),
+    path("tickets/<int:ticket_id>/status/override/", views.ticket_override, name="override"),
+    path("tickets/<int:ticket_id>/steps/<int:position>/", views.ticket_step, name="step"),
     path("tickets/<int:ticket_id>/assignment/", views.ticket_assign, name="assign"),
     path("tickets/<int:ticket_id>/assignees/", views.assignee_options, name="assignee_options"),
     path("tickets/<int:ticket_id>/priority/", views.ticket_priority, name="priority"),

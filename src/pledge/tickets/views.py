@@ -2,14 +2,16 @@
 
 Every page works without JavaScript (plain GET forms, POST then redirect with a flash message). With
 htmx, the same URLs answer with the partial that changed (`{% partialdef %}` in the templates):
-the queue's table, or the ticket's composer / controls panel / SLA panel / watchers plus out-of-band
-timeline, header and the other panels whose content the change moved (the SLA clocks follow every
-status change and public reply; the version in every form follows every change).
+the queue's table, or the ticket's composer / controls panel / SLA panel / procedure panel / watchers
+plus out-of-band timeline, header and the other panels whose content the change moved (the SLA and step
+clocks follow every status change and public reply; completing a hand-off step moves the status; the
+version in every form follows every change).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
@@ -25,9 +27,10 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from pledge.accounts import policies as account_policies
+from pledge.accounts.choices import TeamKind
 from pledge.accounts.models import User
 from pledge.accounts.selectors import active_teams, assignable_users
-from pledge.core.errors import Conflict, DomainError, NotFound
+from pledge.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from pledge.core.htmx import wants_partial
 from pledge.standards import policies as standards_policies
 from pledge.standards import selectors as standards_selectors
@@ -40,15 +43,18 @@ from pledge.tickets.forms import (
     ArrivalForm,
     AssignForm,
     ComposeForm,
+    OverrideForm,
     PriorityForm,
     QueueForm,
+    StepForm,
     TagsForm,
     TeamChoiceForm,
     TransitionForm,
     VersionedForm,
+    step_answers,
 )
 from pledge.tickets.models import Ticket
-from pledge.tickets.selectors import TicketFilters
+from pledge.tickets.selectors import StepView, TicketFilters, TicketSteps
 
 DETAIL = "tickets/detail.html"
 OTHER_OPEN_TICKETS = 5
@@ -95,13 +101,21 @@ def queue(request: HttpRequest) -> HttpResponse:
         page=values["page"],
         page_size=values["page_size"],
     )
-    urgent = selectors.urgent_clocks_for(page.items, timezone.now())
+    now = timezone.now()
+    urgent = selectors.urgent_clocks_for(page.items, now)
+    # Back-office members get the tab of tickets handed to their teams; it lists the hand-off step and its
+    # OLA (one more query for the page's steps, in that view only).
+    mine = policies.team_ids(user)
+    offers_handoff = values["view"] == "handoff" or any(
+        team.kind == TeamKind.BACK_OFFICE and team.pk in mine for team in teams
+    )
     context = {
         "page": page,
         "rows": [(ticket, urgent.get(ticket.pk)) for ticket in page.items],
+        "handoffs": selectors.handoff_steps_for(page.items, now) if values["view"] == "handoff" else {},
         "queue_url": reverse("tickets:queue"),
         "values": values,
-        "views": QUEUE_VIEWS,
+        "views": [(key, label) for key, label in QUEUE_VIEWS if key != "handoff" or offers_handoff],
         "sorts": QUEUE_SORTS,
         "page_sizes": PAGE_SIZES,
         "teams": teams,
@@ -126,18 +140,92 @@ def queue(request: HttpRequest) -> HttpResponse:
 # The ticket page ------------------------------------------------------------------------------
 
 
+@dataclass
+class StepPanel:
+    """One SOP step in the procedure panel: what the selector read, whether the user may answer it, and
+    the outcome of the user's last attempt at it (errors by checkpoint key, the values they posted)."""
+
+    view: StepView
+    can_do: bool
+    errors: dict[str, str] = field(default_factory=dict)
+    error: str = ""
+    conflict: str = ""
+    notice: str = ""
+    posted: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class StepOutcome:
+    """What happened to the step the user just posted, for the panel to show beside it."""
+
+    position: int
+    errors: dict[str, str] = field(default_factory=dict)
+    error: str = ""
+    conflict: str = ""
+    notice: str = ""
+    posted: dict[str, str] = field(default_factory=dict)
+
+
+def _procedure(user: User, ticket: Ticket, steps: TicketSteps, outcome: StepOutcome | None) -> dict[str, Any]:
+    """The procedure panel: the steps grouped by stage (the steps of a parallel group side by side)."""
+    stages: list[list[StepPanel]] = []
+    for view in steps.steps:
+        panel = StepPanel(view=view, can_do=policies.can_do_step(user, ticket, view.step))
+        if outcome is not None and outcome.position == view.row.position:
+            panel.errors, panel.error, panel.conflict = outcome.errors, outcome.error, outcome.conflict
+            panel.notice, panel.posted = outcome.notice, outcome.posted
+        if stages and stages[-1][0].view.row.stage == view.row.stage:
+            stages[-1].append(panel)
+        else:
+            stages.append([panel])
+    return {"steps": steps, "stages": stages, "step_outcome": outcome}
+
+
+def _handoff(ticket: Ticket, steps: TicketSteps | None) -> dict[str, Any] | None:
+    """Who holds the ball while a back-office step is under way: the team and the OLA's due instant."""
+    if ticket.handoff_team_id is None:
+        return None
+    current = next((view for view in (steps.current if steps else []) if view.is_handoff), None)
+    if current is not None and current.step.team is not None:
+        team = current.step.team.name
+    else:
+        team = ticket.handoff_team.name if ticket.handoff_team else ""
+    return {
+        "team": team,
+        "step": current.step.name if current else "",
+        "due_at": current.clock.due_at if current and current.clock else None,
+    }
+
+
 def _ticket_context(
     user: User,
     ticket: Ticket,
     *,
-    parts: tuple[str, ...] = ("header", "timeline", "controls", "composer", "sla", "watchers", "side"),
+    parts: tuple[str, ...] = (
+        "header",
+        "timeline",
+        "controls",
+        "composer",
+        "sla",
+        "procedure",
+        "watchers",
+        "side",
+    ),
     version: int | None = None,
     compose: ComposeForm | None = None,
+    step_outcome: StepOutcome | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
     """The context of the ticket page, or of only the parts a partial response renders."""
     can_work = policies.can_work_ticket(user, ticket)
     context: dict[str, Any] = {"ticket": ticket, "can_work": can_work, **extra}
+    steps = None
+    if ticket.sop_version_id is not None and ("procedure" in parts or "header" in parts):
+        steps = selectors.ticket_steps(ticket, timezone.now())
+    if "procedure" in parts:
+        context["procedure"] = _procedure(user, ticket, steps, step_outcome) if steps is not None else None
+    if "header" in parts:
+        context["handoff"] = _handoff(ticket, steps)
     if "sla" in parts:
         context["sla"] = selectors.ticket_clocks(ticket, timezone.now())
         context["offer_arrival"] = (
@@ -245,7 +333,7 @@ def ticket_compose(request: HttpRequest, ticket_id: int) -> HttpResponse:
             context = _ticket_context(
                 user,
                 fresh,
-                parts=("header", "timeline", "controls", "composer", "sla"),
+                parts=("header", "timeline", "controls", "composer", "sla", "procedure"),
                 compose_notice=notice,
             )
             return render(request, f"{DETAIL}#compose_response", context)
@@ -258,6 +346,19 @@ def ticket_compose(request: HttpRequest, ticket_id: int) -> HttpResponse:
     return render(request, DETAIL, context, status=422)
 
 
+def _blocked_context(user: User, ticket: Ticket, message: str) -> dict[str, Any]:
+    """The controls panel's box when the SOP's checkpoints stand in the way of resolving: the service's
+    message, the checkpoints in question and, for service managers, the "Resolve anyway" form."""
+    steps = selectors.ticket_steps(ticket, timezone.now())
+    return {
+        "resolution_blocked": message
+        or _("%(number)s still has checkpoints that stand in the way of resolving it.")
+        % {"number": ticket.number},
+        "blockers": steps.blockers,
+        "can_override": policies.can_override_checkpoints(user, ticket),
+    }
+
+
 def _control(
     request: HttpRequest,
     ticket_id: int,
@@ -266,17 +367,24 @@ def _control(
     change: Callable[[User, Ticket, dict[str, Any]], str],
 ) -> HttpResponse:
     """The shared path of the controls panel: parse the form, call the service with the loaded version,
-    answer with the panel (and out-of-band timeline and header), or redirect with a flash message."""
+    answer with the panel (and out-of-band timeline, header, SLA and procedure panels), or redirect with
+    a flash message. A resolution that the checkpoints block is answered with the panel (the whole page
+    without htmx) showing why, and the override form to those who may use it."""
     user, ticket = _workable_ticket(request, ticket_id)
     posted_version = form.data.get("version", "")
     version = int(posted_version) if str(posted_version).isdigit() else None
-    conflict = ""
+    conflict = blocked = ""
     errors: dict[str, str] = {}
     if form.is_valid():
         try:
             notice = change(user, ticket, form.cleaned_data)
         except Conflict as exc:
             conflict = exc.message
+        except ValidationFailed as exc:
+            if "checkpoints" in exc.fields:
+                blocked = exc.message
+            else:
+                errors[section] = exc.message
         except DomainError as exc:
             errors[section] = exc.message
         else:
@@ -287,14 +395,32 @@ def _control(
                 messages.success(request, notice)
                 return redirect("tickets:detail", ticket_id=ticket_id)
             context = _ticket_context(
-                user, fresh, parts=("header", "timeline", "controls", "sla"), controls_notice=notice
+                user,
+                fresh,
+                parts=("header", "timeline", "controls", "sla", "procedure"),
+                controls_notice=notice,
             )
             return render(request, f"{DETAIL}#control_response", context)
     else:
         errors[section] = " ".join(str(message) for field in form.errors.values() for message in field)
+    extra: dict[str, Any] = {}
+    if not conflict and (blocked or section == "override"):
+        extra = _blocked_context(user, ticket, blocked)
+    status = 409 if conflict else 422
     if not wants_partial(request):
-        messages.error(request, conflict or errors[section])
-        return redirect("tickets:detail", ticket_id=ticket_id)
+        if not extra:
+            messages.error(request, conflict or errors[section])
+            return redirect("tickets:detail", ticket_id=ticket_id)
+        context = _ticket_context(
+            user,
+            ticket,
+            version=version,
+            control_errors=errors,
+            posted=form.data,
+            failed_section=section,
+            **extra,
+        )
+        return render(request, DETAIL, context, status=status)
     context = _ticket_context(
         user,
         ticket,
@@ -304,8 +430,9 @@ def _control(
         control_errors=errors,
         posted=form.data,
         failed_section=section,
+        **extra,
     )
-    return render(request, f"{DETAIL}#controls", context, status=409 if conflict else 422)
+    return render(request, f"{DETAIL}#controls", context, status=status)
 
 
 @login_required
@@ -322,6 +449,28 @@ def ticket_transition(request: HttpRequest, ticket_id: int) -> HttpResponse:
         return _("Status changed to %(status)s.") % {"status": Status(data["to_status"]).label}
 
     return _control(request, ticket_id, "status", TransitionForm(request.POST), change)
+
+
+@login_required
+@require_POST
+def ticket_override(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Resolve a ticket over the checkpoints that block it, with a reason (service managers); the service
+    logs the override with the checkpoints it overrode."""
+    user, ticket = _workable_ticket(request, ticket_id)
+    if not policies.can_override_checkpoints(user, ticket):
+        raise PermissionDenied(_("Only a service manager can resolve a ticket over its checkpoints."))
+
+    def change(user: User, ticket: Ticket, data: dict[str, Any]) -> str:
+        services.ticket_transition(
+            actor=user,
+            ticket=ticket,
+            to_status=Status.RESOLVED,
+            expected_version=data["version"],
+            override_reason=data["override_reason"],
+        )
+        return _("Resolved over the checkpoints; the reason is in the timeline.")
+
+    return _control(request, ticket_id, "override", OverrideForm(request.POST), change)
 
 
 @login_required
@@ -408,6 +557,76 @@ def ticket_arrival(request: HttpRequest, ticket_id: int) -> HttpResponse:
         sla_version=int(posted_version) if str(posted_version).isdigit() else ticket.version,
     )
     return render(request, f"{DETAIL}#sla_panel", context, status=409 if conflict else 422)
+
+
+@login_required
+@require_POST
+def ticket_step(request: HttpRequest, ticket_id: int, position: int) -> HttpResponse:
+    """Answer the checkpoints of one SOP step ("Save answers") and complete it ("Complete step"), or answer
+    a failed critical checkpoint of a done step again. Answers with the procedure panel plus out-of-band
+    timeline, header, controls and SLA panel (completing a hand-off step returns the ticket and moves its
+    status); errors stay beside their checkpoints (the whole page without htmx)."""
+    user, ticket = _workable_ticket(request, ticket_id)
+    steps = selectors.ticket_steps(ticket, timezone.now())
+    view = next((view for view in steps.steps if view.row.position == position), None)
+    if view is None:
+        raise Http404
+    if not policies.can_do_step(user, ticket, view.step):
+        raise PermissionDenied(_("This step is for its team to carry out."))
+    form = StepForm(request.POST)
+    answers, evidence = step_answers(request.POST, request.FILES)
+    outcome = StepOutcome(position=position, posted=answers)
+    if not form.is_valid():
+        outcome.error = _("Choose “Save answers” or “Complete step”.")
+    else:
+        complete = form.cleaned_data["action"] == "complete"
+        try:
+            services.sop_step_complete(
+                actor=user,
+                ticket=ticket,
+                position=position,
+                answers=answers,
+                evidence=evidence,
+                complete=complete,
+            )
+        except Conflict as exc:
+            outcome.conflict = exc.message
+        except ValidationFailed as exc:
+            outcome.error = exc.message
+            outcome.errors = {
+                key.removeprefix("answers."): text
+                for key, text in exc.fields.items()
+                if key.startswith("answers.")
+            }
+        except DomainError as exc:
+            outcome.error = exc.message
+        else:
+            if complete:
+                notice = _("The step “%(step)s” is done.") % {"step": view.step.name}
+            else:
+                notice = _("Answers to “%(step)s” saved.") % {"step": view.step.name}
+            fresh = _after_change(request, user, ticket_id, notice)
+            if isinstance(fresh, HttpResponse):
+                return fresh
+            if not wants_partial(request):
+                messages.success(request, notice)
+                return redirect(reverse("tickets:detail", args=[ticket_id]) + f"#step-{position}")
+            context = _ticket_context(
+                user,
+                fresh,
+                parts=("header", "timeline", "controls", "sla", "procedure"),
+                step_outcome=StepOutcome(position=position, notice=notice),
+            )
+            return render(request, f"{DETAIL}#procedure_response", context)
+    if evidence and not outcome.conflict:
+        outcome.error = " ".join(
+            (outcome.error, _("Files are not kept when a step is not saved: choose them again."))
+        ).strip()
+    status = 409 if outcome.conflict else 422
+    if not wants_partial(request):
+        return render(request, DETAIL, _ticket_context(user, ticket, step_outcome=outcome), status=status)
+    context = _ticket_context(user, ticket, parts=("procedure",), step_outcome=outcome)
+    return render(request, f"{DETAIL}#procedure_panel", context, status=status)
 
 
 @login_required

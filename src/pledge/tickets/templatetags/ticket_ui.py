@@ -1,5 +1,6 @@
 """Template filters of the agent workspace: status and priority badges, labels of stored choice values,
-SLA clocks (time left, state badges) and the details of SLA events."""
+SLA clocks (time left, state badges), the details of SLA events, and SOP steps (state badges, checkpoint
+limits and answers, guidance, the details of step and override events)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from pledge.standards.choices import SlaTarget
+from pledge.core.forms import accept_attribute
+from pledge.core.markdown import render_markdown
+from pledge.core.uploads import ALLOWED_TYPES
+from pledge.standards.choices import CheckpointKind, SlaTarget
+from pledge.standards.models import Checkpoint
 from pledge.tickets.choices import (
     PRIORITY_COLOURS,
     STATUS_COLOURS,
@@ -22,8 +27,9 @@ from pledge.tickets.choices import (
     Kind,
     Priority,
     Status,
+    StepState,
 )
-from pledge.tickets.selectors import ClockView
+from pledge.tickets.selectors import CheckpointView, ClockView
 
 register = template.Library()
 
@@ -228,3 +234,127 @@ def escalation_actions(data: Any) -> str:
     actions = data.get("actions") or ()
     words = [str(ESCALATION_ACTIONS[action]) for action in actions if action in ESCALATION_ACTIONS]
     return pgettext("list separator", ", ").join(words)
+
+
+@register.filter
+def lookup(mapping: Any, key: Any) -> Any:
+    """`{{ errors|lookup:key }}`: a dict's value by a computed key ("" when absent)."""
+    if isinstance(mapping, dict):
+        return mapping.get(key, "")
+    return ""
+
+
+# SOP steps ------------------------------------------------------------------------------------
+
+STEP_COLOURS = {
+    StepState.PENDING: "grey",
+    StepState.ACTIVE: "blue",
+    StepState.DONE: "green",
+    StepState.CANCELLED: "grey",
+}
+
+
+@register.filter
+def step_state_badge(value: str) -> SafeString:
+    colour = STEP_COLOURS.get(value, "grey")  # type: ignore[call-overload]
+    return format_html(
+        '<span class="badge badge-{} proc-state" data-state="{}">{}</span>',
+        colour,
+        value,
+        _label(StepState, value),
+    )
+
+
+@register.filter
+def markdown(text: str) -> SafeString:
+    """A step's guidance (Markdown written by staff) as sanitised HTML."""
+    return render_markdown(text)
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+@register.filter
+def checkpoint_limits(checkpoint: Checkpoint) -> str:
+    """The passing range of a number checkpoint, with its unit: "5 to 8 bar", "at least 5 bar"."""
+    if checkpoint.kind != CheckpointKind.NUMBER:
+        return ""
+    low, high = checkpoint.min_value, checkpoint.max_value
+    values = {
+        "low": _number(low) if low is not None else "",
+        "high": _number(high) if high is not None else "",
+        "unit": checkpoint.unit,
+    }
+    if low is not None and high is not None:
+        text = _("Passes from %(low)s to %(high)s %(unit)s") % values
+    elif low is not None:
+        text = _("Passes at %(low)s %(unit)s or more") % values
+    elif high is not None:
+        text = _("Passes at %(high)s %(unit)s or less") % values
+    else:
+        return ""
+    return text.replace("  ", " ").strip()
+
+
+PHOTO_ACCEPT = ",".join(
+    sorted(f".{ext}" for ext, content_type in ALLOWED_TYPES.items() if content_type.startswith("image/"))
+)
+
+
+@register.filter
+def checkpoint_accept(checkpoint: Checkpoint) -> str:
+    """The file input's `accept`: images for a photo checkpoint, every accepted type for a file one."""
+    return PHOTO_ACCEPT if checkpoint.kind == CheckpointKind.PHOTO else accept_attribute()
+
+
+@register.filter
+def answer_text(view: CheckpointView) -> str:
+    """A checkpoint's latest answer in words: "Yes", "6.5 bar", the text; "" for evidence without a
+    description (the checkpoint comes from the view, so no query per answer)."""
+    answer, checkpoint = view.answer, view.checkpoint
+    if answer is None:
+        return ""
+    if checkpoint.kind == CheckpointKind.YES_NO:
+        return _("Yes") if answer.value == "yes" else _("No") if answer.value == "no" else answer.value
+    if checkpoint.kind == CheckpointKind.NUMBER and answer.number is not None:
+        return f"{_number(answer.number)} {checkpoint.unit}".strip()
+    return answer.value
+
+
+@register.filter
+def join_list(values: Any) -> str:
+    """Names stored in an event's details, joined: "Cause found?, Pressure"."""
+    if not isinstance(values, list | tuple):
+        return ""
+    return pgettext("list separator", ", ").join(str(value) for value in values)
+
+
+@register.filter
+def overridden_checkpoints(data: Any) -> list[str]:
+    """The checkpoints an override went past, from its stored details, one sentence each."""
+    if not isinstance(data, dict):
+        return []
+    sentences = []
+    for item in data.get("checkpoints") or ():
+        if not isinstance(item, dict):
+            continue
+        values = {"checkpoint": str(item.get("checkpoint", "")), "step": str(item.get("step", ""))}
+        if item.get("problem") == "failed":
+            sentences.append(_("“%(checkpoint)s” (%(step)s) had failed") % values)
+        else:
+            sentences.append(_("“%(checkpoint)s” (%(step)s) was unanswered") % values)
+    return sentences
+
+
+@register.filter
+def step_clock_chip(view: ClockView | None) -> SafeString:
+    """A step's clock in a list: time left (or overdue) coloured by urgency, without a target label."""
+    if view is None:
+        return mark_safe('<span class="muted">—</span>')
+    return format_html(
+        '<span class="badge badge-{} sla-chip sla-{}">{}</span>',
+        clock_colour(view),
+        view.level,
+        clock_remaining(view),
+    )
