@@ -15,6 +15,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, NoReturn
@@ -519,6 +520,24 @@ def _task_worker(
     )
 
 
+def _run_through_locks(worker: Any, interval: float) -> None:
+    """Run the task loop; on SQLite a writer holding the database longer than the busy timeout (a
+    machine under heavy load) makes the loop's transaction fail with "database is locked": wait and go
+    on rather than stop the worker. Any other database error still ends it."""
+    from django.db import OperationalError
+    from django_tasks_db.utils import is_locked_database_exception
+
+    while True:
+        try:
+            worker.run()
+            return
+        except OperationalError as exc:
+            if not is_locked_database_exception(exc) or not worker.running:
+                raise
+            logger.warning("The database is locked; the task loop tries again in %.1f s", interval)
+            time.sleep(max(interval, 0.1))
+
+
 def _duration(every: timedelta) -> str:
     seconds = every.total_seconds()
     if seconds >= 3600 and seconds % 3600 == 0:
@@ -603,26 +622,29 @@ def _worker(argv: list[str]) -> int:
     for name in ("django_tasks", "django_tasks_db", "pledge.core.periodic", logger.name):
         logging.getLogger(name).setLevel(min(level, logging.getLogger().getEffectiveLevel()))
 
-    if queue:
-        print(
-            _("Worker %(id)s: tasks from queue %(queues)s, database %(db)s")
-            % {"id": opts.worker_id, "queues": ",".join(opts.queue_name), "db": _database_label()}
-        )
-    else:
-        print(
-            _("Worker %(id)s: no task queue (PLEDGE_TASKS_BACKEND runs tasks where they are enqueued)")
-            % {"id": opts.worker_id}
-        )
-    if sweeps:
-        listed = ", ".join(
-            _("%(name)s every %(every)s") % {"name": name, "every": _duration(every or sweep.every)}
-            for name, sweep in sorted(sweeps.items())
-        )
-        print(_("Sweeps: %(sweeps)s") % {"sweeps": listed}, flush=True)
-    else:
-        print(_("Sweeps: none"), flush=True)
+    def announce() -> None:
+        """The banner: printed once the worker is set to stop cleanly on SIGTERM or Ctrl+C."""
+        if queue:
+            print(
+                _("Worker %(id)s: tasks from queue %(queues)s, database %(db)s")
+                % {"id": opts.worker_id, "queues": ",".join(opts.queue_name), "db": _database_label()}
+            )
+        else:
+            print(
+                _("Worker %(id)s: no task queue (PLEDGE_TASKS_BACKEND runs tasks where they are enqueued)")
+                % {"id": opts.worker_id}
+            )
+        if sweeps:
+            listed = ", ".join(
+                _("%(name)s every %(every)s") % {"name": name, "every": _duration(every or sweep.every)}
+                for name, sweep in sorted(sweeps.items())
+            )
+            print(_("Sweeps: %(sweeps)s") % {"sweeps": listed}, flush=True)
+        else:
+            print(_("Sweeps: none"), flush=True)
 
     if opts.batch:
+        announce()
         if sweeps:
             run_due_sweeps(worker_id=opts.worker_id, every=every)
         if queue:
@@ -645,11 +667,12 @@ def _worker(argv: list[str]) -> int:
             batch=False,
         )
         worker.configure_signals()
+        announce()
         code = 0
         if scheduler is not None:
             scheduler.start()
         try:
-            worker.run()
+            _run_through_locks(worker, opts.interval)
         except SystemExit as exc:  # the library's signal handler ends an idle loop with sys.exit()
             code = exc.code if isinstance(exc.code, int) else 1
         finally:
@@ -669,6 +692,7 @@ def _worker(argv: list[str]) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stop)
+    announce()
     scheduler.start()
     while not stopping.wait(1):
         pass

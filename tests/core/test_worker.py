@@ -53,7 +53,15 @@ class Worker:
     def output(self) -> str:
         return self.log.read_text()
 
+    def ready(self) -> bool:
+        """The worker printed its banner: it now stops cleanly on SIGTERM."""
+        return "Sweeps:" in self.output()
+
     def stop(self) -> int:
+        # A worker still starting up (slow on a loaded machine) has no SIGTERM handler yet: wait for it.
+        deadline = time.monotonic() + 60
+        while self.process.poll() is None and not self.ready() and time.monotonic() < deadline:
+            time.sleep(0.1)
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=60)
