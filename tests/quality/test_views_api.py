@@ -105,3 +105,11 @@ def test_the_api_refuses_bad_queries_and_outsiders(world: World, api_as: Any) ->
     assert group.status == 422
     empty = api_as(world.manager).get("/kpis/process-execution", {"start": "2030-01-01", "end": "2030-01-31"})
     assert empty.status == 200 and empty.body["total"] is None and empty.body["rows"] == []
+
+
+def test_days_out_of_range_are_refused_not_crashed(world: World, api_as: Any) -> None:
+    for start, end in (("0001-01-01", "0001-01-02"), ("2026-01-01", "9999-12-31")):
+        reply = api_as(world.manager).get("/kpis/process-execution/bottlenecks", {"start": start, "end": end})
+        assert reply.status == 422, reply.body
+        page = _client(world.manager).get("/quality/process/", {"start": start, "end": end})
+        assert page.status_code == 422

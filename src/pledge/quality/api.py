@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,6 +19,7 @@ from pledge.standards.models import known_timezones
 
 router = Router(tags=["KPIs"])
 MAX_DAYS = 3 * 366
+EARLIEST, LATEST = date(1970, 1, 1), date(9998, 12, 31)  # instants either side convert to UTC safely
 
 
 def _filter(request: HttpRequest, query: ProcessQuery) -> ProcessFilter:
@@ -30,6 +31,11 @@ def _filter(request: HttpRequest, query: ProcessQuery) -> ProcessFilter:
         raise ValidationFailed(
             _("%(value)s is not an IANA time zone such as Asia/Shanghai.") % {"value": query.zone},
             fields={"zone": _("Unknown time zone.")},
+        )
+    if query.start < EARLIEST or query.end > LATEST:
+        raise ValidationFailed(
+            _("Choose days between %(first)s and %(last)s.") % {"first": EARLIEST, "last": LATEST},
+            fields={"start" if query.start < EARLIEST else "end": _("Out of range.")},
         )
     if query.end < query.start:
         raise ValidationFailed(

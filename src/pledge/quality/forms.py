@@ -14,6 +14,7 @@ from pledge.quality.selectors import GROUPS
 from pledge.standards.models import ServiceType, Sop
 
 MAX_DAYS = 3 * 366
+EARLIEST, LATEST = date(1970, 1, 1), date(9998, 12, 31)
 
 
 class ProcessFilterForm(forms.Form):
@@ -51,6 +52,9 @@ class ProcessFilterForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         start, end = cleaned.get("start"), cleaned.get("end")
+        for name, day in (("start", start), ("end", end)):
+            if day and not EARLIEST <= day <= LATEST:
+                self.add_error(name, _("Choose a day between 1970 and 9998."))
         if start and end:
             if end < start:
                 self.add_error("end", _("The end comes before the start."))
