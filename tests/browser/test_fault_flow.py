@@ -9,15 +9,8 @@ from typing import Any
 import pytest
 
 from pledge.tickets.models import Ticket
-from tests.conftest import PASSWORD, World
-
-
-def sign_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.locator("form[action$='/accounts/login/'] button[type=submit]").click()
-    page.wait_for_load_state("networkidle")
+from tests.browser.helpers import sign_in
+from tests.conftest import World
 
 
 @pytest.mark.django_db(transaction=True)

@@ -17,15 +17,8 @@ from pledge.standards import services as standards_services
 from pledge.standards.models import SlaPolicy
 from pledge.tickets import clocks, services
 from pledge.tickets.models import SlaClock
-from tests.conftest import PASSWORD, World
-
-
-def sign_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.locator("form[action$='/accounts/login/'] button[type=submit]").click()
-    page.wait_for_load_state("networkidle")
+from tests.browser.helpers import sign_in
+from tests.conftest import World
 
 
 def in_chinese(text: str, **values: str) -> str:

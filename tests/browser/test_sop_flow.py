@@ -14,16 +14,9 @@ from django.utils import timezone
 from pledge.standards import services as standards_services
 from pledge.tickets.choices import EventKind, Status, StepState
 from pledge.tickets.models import CheckpointAnswer, Ticket, TicketEvent, TicketStep
-from tests.conftest import PASSWORD, World
+from tests.browser.helpers import sign_in
+from tests.conftest import World
 from tests.sops import repair_service
-
-
-def sign_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.locator("form[action$='/accounts/login/'] button[type=submit]").click()
-    page.wait_for_load_state("networkidle")
 
 
 def try_to_resolve(page: Any) -> None:
