@@ -452,3 +452,98 @@ def test_an_overdue_step_escalates_through_the_sla_sweep(
     steps = [e.data["step"] for e in TicketEvent.objects.filter(ticket=ticket, kind=EventKind.ESCALATED)]
     assert steps.count("Diagnose the fault") == 2
     assert {"Repair on site", "Record parts used"} <= set(steps)
+
+
+def test_evidence_is_for_staff_only(world: World, repair: ServiceType) -> None:
+    from pledge.core.errors import NotFound
+    from pledge.tickets import selectors
+
+    ticket = world.ticket(service_type=repair, actor=world.customer_a, kind=None, at=sh(2026, 11, 23, 10, 0))
+    ticket_services.sop_step_complete(
+        actor=world.agent,
+        ticket=ticket,
+        position=1,
+        answers={"cause-found": "yes"},
+        at=sh(2026, 11, 23, 10, 30),
+    )
+    ticket_services.sop_step_complete(
+        actor=world.field_agent,
+        ticket=ticket,
+        position=2,
+        answers={"pressure": "6"},
+        evidence={"photo": upload("unit.png", PNG)},
+        at=sh(2026, 11, 23, 11, 0),
+    )
+    evidence = CheckpointAnswer.objects.get(checkpoint__key="photo").attachment
+    assert evidence is not None and evidence.is_internal
+    assert selectors.ticket_creation_attachments(ticket) == []  # not listed as the customer's own file
+    with pytest.raises(NotFound):
+        selectors.attachment_get_for(world.customer_a, evidence.pk)
+    assert selectors.attachment_get_for(world.agent, evidence.pk) == evidence
+
+
+def test_resolving_stops_the_steps_and_reopening_resumes_them(world: World, repair: ServiceType) -> None:
+    ticket = world.ticket(service_type=repair, at=sh(2026, 11, 23, 10, 0))
+    ticket = ticket_services.ticket_transition(
+        actor=world.manager,
+        ticket=ticket,
+        to_status=Status.RESOLVED,
+        expected_version=ticket.version,
+        override_reason="Duplicate of another request",
+        at=sh(2026, 11, 23, 10, 20),  # 20 minutes of the diagnosis used
+    )
+    assert steps_of(ticket)[0].state == StepState.CANCELLED
+    with pytest.raises(Conflict) as refused:
+        ticket_services.sop_step_complete(
+            actor=world.agent, ticket=ticket, position=1, answers={"cause-found": "yes"}
+        )
+    assert "reopen" in refused.value.message
+    assert not SlaClock.objects.filter(ticket=ticket, target="sop_step", state=ClockState.RUNNING).exists()
+    # Reopened on Tuesday 9:00: the diagnosis counts on with 40 minutes left.
+    ticket = ticket_services.ticket_transition(
+        actor=world.agent,
+        ticket=ticket,
+        to_status=Status.IN_PROGRESS,
+        expected_version=ticket.version,
+        at=sh(2026, 11, 24, 9, 0),
+    )
+    diagnose = steps_of(ticket)[0]
+    assert diagnose.state == StepState.ACTIVE
+    assert diagnose.clock is not None and diagnose.clock.state == ClockState.RUNNING
+    assert diagnose.clock.due_at == sh(2026, 11, 24, 9, 40)
+
+
+def test_numbers_are_read_without_guessing(world: World, repair: ServiceType) -> None:
+    from pledge.standards.models import Checkpoint
+    from pledge.tickets.steps import judge
+
+    pressure = Checkpoint.objects.get(key="pressure")
+    assert judge(pressure, "6,5").number == 6.5
+    assert judge(pressure, " 7 ").passed is True
+    assert judge(pressure, "-1").passed is False
+    for ambiguous in ("1,500", "1_500", "6.5.1", "1e3", "nan", "inf", "six"):
+        with pytest.raises(ValueError):
+            judge(pressure, ambiguous)
+
+
+def test_the_version_a_ticket_gets_is_decided_on_the_company_day(world: World, repair: ServiceType) -> None:
+    from django.utils import timezone as django_timezone
+
+    assert repair.sop is not None
+    draft = standards_services.sop_draft_start(
+        actor=world.manager, sop=repair.sop, reason="December changes", at=sh(2026, 11, 23, 9, 0)
+    )
+    standards_services.sop_draft_save(
+        actor=world.manager,
+        version=draft,
+        steps=standards_services.step_data_of(draft),
+        reason="December changes",
+    )
+    standards_services.sop_version_approve(
+        actor=world.manager, version=draft, effective_from=date(2026, 12, 1), at=sh(2026, 11, 23, 9, 0)
+    )
+    # 1 December 09:00 in Shanghai is still 30 November in Los Angeles: both users get version 2.
+    for zone in ("Asia/Shanghai", "America/Los_Angeles"):
+        with django_timezone.override(zone):
+            ticket = world.ticket(service_type=repair, at=sh(2026, 12, 1, 9, 0))
+        assert ticket.sop_version is not None and ticket.sop_version.number == 2, zone

@@ -8,8 +8,8 @@
 - first-time rate, separately: of the mandatory checkpoints of those steps, % whose first answer passed
   (a first answer that cannot fail — text, file, photo — passes).
 
-Grouped by SOP, step (matched by key across versions), team (the back-office team of a hand-off step,
-otherwise the ticket's team), agent (who completed the step), service type, or period (day, week,
+Grouped by SOP, step (matched by key across versions), team (the team named on the step, otherwise the
+ticket's team), agent (who completed the step), service type, or period (day, week,
 month in the reporting time zone). Bottlenecks are the steps most often late and those with the
 largest median overrun among their late completions.
 """

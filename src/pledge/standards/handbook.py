@@ -135,7 +135,7 @@ def _calendar_entry(calendar: BusinessCalendar, year: int) -> CalendarEntry:
 
 def build_handbook(day: date | None = None) -> Handbook:
     """The standard in effect on `day` (default today): a fixed number of queries, whatever its size."""
-    day = day or timezone.localdate()
+    day = day or selectors.company_day()
     versions = _versions_in_effect(day)
     service_types = list(selectors.service_type_list(active_only=True))
     by_sop: dict[int, list[ServiceType]] = {}

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -781,6 +782,12 @@ def sop_version_get(sop: Sop, number: int) -> SopVersion:
             fields={"version": _("Not found.")},
         )
     return version
+
+
+def company_day(at: datetime | None = None) -> date:
+    """The day an instant falls on in the company's time zone (PLEDGE_TIME_ZONE): SOP versions take effect
+    on company days, whoever creates the ticket and wherever they are."""
+    return timezone.localdate(at or timezone.now(), ZoneInfo(settings.TIME_ZONE))
 
 
 def sop_version_in_effect(sop_id: int, day: date) -> SopVersion | None:

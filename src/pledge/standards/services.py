@@ -1631,7 +1631,7 @@ def sop_version_approve(
     locked = _lock_version(version)
     _require_draft(locked)
     now = at or timezone.now()
-    today = timezone.localdate(now)
+    today = selectors.company_day(now)
     if not isinstance(effective_from, date):
         raise ValidationFailed(
             _("Give the date the version takes effect."), fields={"effective_from": _("Enter a date.")}

@@ -686,6 +686,22 @@ def steps_started(
     return started
 
 
+def steps_revived(ticket: Ticket, clock_ids: Sequence[int], at: datetime) -> None:
+    """Count again on the step clocks cancelled when the ticket was resolved (it was reopened): the time
+    used before stays used, the time while resolved does not count."""
+    state = _load(ticket)
+    wanted = set(clock_ids)
+    for clock in state.clocks:
+        if clock.pk in wanted and clock.state == ClockState.CANCELLED and clock.achieved_at is None:
+            clock.state = ClockState.RUNNING
+            clock.anchor_at = max(at, clock.anchor_at)
+            clock.paused_since = None
+            if _step_paused_by(state.policy, ticket.status):
+                _pause(clock, state.business_time_of(clock), at)
+            state.touch(clock)
+    _save(state, at)
+
+
 def step_finished(ticket: Ticket, clock_id: int, at: datetime) -> SlaClock | None:
     """Stop a step's clock: achieved when within the time standard, breached otherwise."""
     state = _load(ticket)

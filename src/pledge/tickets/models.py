@@ -252,6 +252,8 @@ class Attachment(models.Model):
         related_name="attachments",
     )
     file = models.FileField(_("file"), upload_to=attachment_path, max_length=300)
+    # Staff-only files that belong to no message: evidence answering an SOP checkpoint.
+    is_internal = models.BooleanField(_("internal"), default=False)
     filename = models.CharField(_("file name"), max_length=200)
     content_type = models.CharField(_("content type"), max_length=100)
     size = models.PositiveIntegerField(_("size"))

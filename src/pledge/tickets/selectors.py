@@ -201,18 +201,18 @@ def ticket_timeline(ticket: Ticket, *, include_internal: bool) -> list[TimelineE
 
 
 def ticket_creation_attachments(ticket: Ticket) -> list[Attachment]:
-    return list(Attachment.objects.filter(ticket=ticket, message__isnull=True).order_by("id"))
+    """The files attached when the ticket was created (not checkpoint evidence, shown with its step)."""
+    return list(
+        Attachment.objects.filter(ticket=ticket, message__isnull=True, is_internal=False).order_by("id")
+    )
 
 
 def attachment_get_for(user: Any, attachment_id: int) -> Attachment:
     attachment = Attachment.objects.select_related("ticket", "message").filter(pk=attachment_id).first()
     if attachment is None or not policies.can_view_ticket(user, attachment.ticket):
         raise NotFound(_("Attachment not found."))
-    if (
-        attachment.message is not None
-        and attachment.message.is_internal
-        and not policies.can_view_internal(user)
-    ):
+    internal = attachment.is_internal or (attachment.message is not None and attachment.message.is_internal)
+    if internal and not policies.can_view_internal(user):
         raise NotFound(_("Attachment not found."))
     return attachment
 

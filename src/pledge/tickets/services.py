@@ -34,6 +34,7 @@ from pledge.standards.models import Checkpoint, ServiceType
 from pledge.tickets import clocks, steps, tasks
 from pledge.tickets.choices import (
     CUSTOMER_TRANSITIONS,
+    DONE_STATUSES,
     TRANSITIONS,
     Channel,
     EventKind,
@@ -142,13 +143,14 @@ def _check_assignment(team: Team | None, assignee: User | None) -> None:
 
 
 def _store_attachments(
-    ticket: Ticket, message: Message | None, files: list[CheckedUpload]
+    ticket: Ticket, message: Message | None, files: list[CheckedUpload], *, internal: bool = False
 ) -> list[Attachment]:
     stored = []
     for checked in files:
         attachment = Attachment(
             ticket=ticket,
             message=message,
+            is_internal=internal,
             filename=checked.filename,
             content_type=checked.content_type,
             size=checked.size,
@@ -270,7 +272,7 @@ def ticket_create(
     files = check_uploads(attachments)
     now = at or timezone.now()
     sop_version = (
-        standards_selectors.sop_version_in_effect(service_type.sop_id, timezone.localdate(now))
+        standards_selectors.sop_version_in_effect(service_type.sop_id, standards_selectors.company_day(now))
         if service_type is not None and service_type.sop_id is not None
         else None
     )
@@ -522,7 +524,12 @@ def ticket_transition(
     locked.version += 1
     locked.updated_at = now
     clocks.on_status(locked, old=old, new=to_status, at=now)
-    locked.save(update_fields=[*changed, "sla_due_at"])
+    if locked.sop_version_id is not None:
+        if to_status in DONE_STATUSES and old not in DONE_STATUSES:
+            steps.stop(locked, now)
+        elif reopened:
+            steps.restart(locked, now)
+    locked.save(update_fields=[*changed, "sla_due_at", "handoff_team"])
     TicketEvent.objects.create(
         ticket=locked,
         actor=actor,
@@ -831,9 +838,11 @@ def sop_step_complete(
     answers = dict(answers or {})
     evidence = dict(evidence or {})
     locked = _lock(ticket.pk, None)
-    if locked.status == Status.CLOSED:
+    if locked.status in DONE_STATUSES:
         raise Conflict(
-            _("%(number)s is closed.") % {"number": locked.number}, fields={"status": _("Closed.")}
+            _("%(number)s is %(status)s: reopen it to work on its steps.")
+            % {"number": locked.number, "status": str(Status(locked.status).label).lower()},
+            fields={"status": _("Not open.")},
         )
     row = (
         TicketStep.objects.select_for_update(of=("self",))
@@ -923,7 +932,8 @@ def sop_step_complete(
         .annotate(n=Count("id"))
         .values_list("checkpoint__key", "n")
     )
-    stored_files = dict(zip(files, _store_attachments(locked, None, list(files.values())), strict=True))
+    stored = _store_attachments(locked, None, list(files.values()), internal=True)  # evidence: staff only
+    stored_files = dict(zip(files, stored, strict=True))
     new_answers = []
     for key, checkpoint in checkpoints.items():
         if key not in judged and key not in stored_files:

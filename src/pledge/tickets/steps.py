@@ -18,6 +18,7 @@ calling service.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,11 +29,13 @@ from pledge.standards.choices import CheckpointKind, ClockTarget, StepOwner
 from pledge.standards.models import Checkpoint, ServiceType, SopStep, SopVersion
 from pledge.tickets import clocks
 from pledge.tickets.choices import DONE_STATUSES, ClockState, EventKind, Status, StepState
-from pledge.tickets.models import CheckpointAnswer, Ticket, TicketEvent, TicketStep
+from pledge.tickets.models import CheckpointAnswer, SlaClock, Ticket, TicketEvent, TicketStep
 
 YES = ("yes", "y", "true", "1", "是")
 NO = ("no", "n", "false", "0", "否")
 ANSWER_MAX = 2000
+# A number as people type it: an optional sign, digits, and an optional decimal part after "." or ",".
+NUMBER = re.compile(r"([+-]?\d{1,15})(?:([.,])(\d{1,15}))?")
 
 
 def stages_of(steps: Sequence[SopStep]) -> list[int]:
@@ -169,6 +172,45 @@ def advance(ticket: Ticket, at: datetime) -> list[TicketStep]:
     return starting
 
 
+def stop(ticket: Ticket, at: datetime) -> None:
+    """The ticket is resolved or closed: the steps under way stop (their clocks were cancelled with the
+    status change) and a back-office team holding it lets go."""
+    TicketStep.objects.filter(ticket_id=ticket.pk, state=StepState.ACTIVE).update(state=StepState.CANCELLED)
+    if ticket.handoff_team_id is not None:
+        team = ticket.handoff_team
+        ticket.handoff_team = None
+        TicketEvent.objects.create(
+            ticket=ticket,
+            actor=None,
+            kind=EventKind.HANDOFF,
+            field="handoff_team",
+            old_value=str(team) if team else "",
+            created_at=at,
+            data={"returned": True, "because": ticket.status},
+        )
+
+
+def restart(ticket: Ticket, at: datetime) -> None:
+    """The ticket was reopened: the steps stopped at its resolution are under way again, their clocks
+    counting on from the time they had used (a back-office step hands the ticket over again); when none
+    was stopped, the next stage starts if it is due."""
+    rows = list(
+        TicketStep.objects.filter(ticket_id=ticket.pk, state=StepState.CANCELLED)
+        .select_related("step__team", "clock")
+        .order_by("position")
+    )
+    if not rows:
+        advance(ticket, at)
+        return
+    clocks.steps_revived(ticket, [row.clock_id for row in rows if row.clock_id is not None], at)
+    TicketStep.objects.filter(pk__in=[row.pk for row in rows]).update(state=StepState.ACTIVE)
+    handed = next((row for row in rows if row.step.owner == StepOwner.BACK_OFFICE), None)
+    if handed is not None:
+        if handed.clock_id is not None:
+            handed.clock = SlaClock.objects.filter(pk=handed.clock_id).first()
+        _hand_over(ticket, handed, at)
+
+
 def finish(ticket: Ticket, row: TicketStep, actor_id: int | None, at: datetime) -> None:
     """Mark a step done: its clock stops, and the time taken and whether it was within standard are kept
     for the process execution rate."""
@@ -210,10 +252,13 @@ def judge(checkpoint: Checkpoint, raw: str) -> Judged:
             return Judged("no", None, False)
         raise ValueError(_("Answer yes or no."))
     if checkpoint.kind == CheckpointKind.NUMBER:
-        try:
-            number = float(text.replace(",", "."))
-        except ValueError:
-            raise ValueError(_("Enter a number.")) from None
+        match = NUMBER.fullmatch(text)
+        if match is None:
+            raise ValueError(_("Enter a number such as 6.5 (no thousands separators)."))
+        if match.group(2) == "," and len(match.group(3)) == 3:
+            # "1,500" is a thousand and a half to some and one and a half to others: ask.
+            raise ValueError(_("Write 1500 or 1.5: a comma before three digits is ambiguous."))
+        number = float(f"{match.group(1)}.{match.group(3)}" if match.group(2) else match.group(1))
         if not math.isfinite(number):
             raise ValueError(_("Enter a finite number."))
         passed = (checkpoint.min_value is None or number >= checkpoint.min_value) and (
