@@ -35,6 +35,12 @@ def repair(world: World, calendars: dict[str, BusinessCalendar]) -> ServiceType:
     return repair_service(world.manager, effective=timezone.localdate(), at=timezone.now())
 
 
+def add_service_type(world: World, code: str, **values: Any) -> ServiceType:
+    """A service type named after its code (`audit` → Audit), remote, on the office calendar."""
+    values = {"name": code.title(), "category": "remote", "calendar": "cn-office", **values}
+    return standards_services.service_type_create(actor=world.manager, code=code, **values)
+
+
 def today() -> str:
     return timezone.localdate().isoformat()
 
@@ -106,14 +112,7 @@ def service_type_body(**changes: Any) -> dict[str, Any]:
 def test_staff_list_every_service_type_with_its_sop_version_in_effect(
     world: World, api_as: Api, repair: ServiceType
 ) -> None:
-    standards_services.service_type_create(
-        actor=world.manager,
-        code="audit",
-        name="Audit",
-        category="advisory",
-        calendar="cn-office",
-        is_active=False,
-    )
+    add_service_type(world, "audit", category="advisory", is_active=False)
     reply = api_as(world.agent).get("/service-types")
     assert reply.status == 200, reply.body
     assert reply.body["has_next"] is False
@@ -130,22 +129,8 @@ def test_staff_list_every_service_type_with_its_sop_version_in_effect(
 
 
 def test_customers_see_only_what_they_may_ask_for(world: World, api_as: Api, repair: ServiceType) -> None:
-    standards_services.service_type_create(
-        actor=world.manager,
-        code="internal",
-        name="Internal",
-        category="remote",
-        calendar="cn-office",
-        customer_selectable=False,
-    )
-    standards_services.service_type_create(
-        actor=world.manager,
-        code="retired",
-        name="Retired",
-        category="remote",
-        calendar="cn-office",
-        is_active=False,
-    )
+    add_service_type(world, "internal", customer_selectable=False)
+    add_service_type(world, "retired", is_active=False)
     client = api_as(world.customer_a)
     reply = client.get("/service-types")
     assert reply.status == 200
@@ -238,14 +223,7 @@ def test_service_type_list_query_count_does_not_grow_with_the_page(
         actor=world.manager, version=other, effective_from=timezone.localdate()
     )
     for n in range(8):
-        standards_services.service_type_create(
-            actor=world.manager,
-            code=f"service-{n}",
-            name=f"Service {n}",
-            category="remote",
-            calendar="cn-office",
-            sop="other" if n % 2 else "repair",
-        )
+        add_service_type(world, f"service-{n}", name=f"Service {n}", sop="other" if n % 2 else "repair")
 
     def count(client: ApiClient, page_size: int) -> int:
         with CaptureQueriesContext(connection) as queries:

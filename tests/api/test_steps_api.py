@@ -86,22 +86,18 @@ def test_a_customer_asks_for_a_service_and_gets_its_defaults(
 def test_service_types_that_cannot_be_chosen_are_refused_on_the_field(
     world: World, api_as: Api, repair: ServiceType
 ) -> None:
-    standards_services.service_type_create(
-        actor=world.manager,
-        code="internal",
-        name="Internal",
-        category="remote",
-        calendar="cn-office",
-        customer_selectable=False,
-    )
-    standards_services.service_type_create(
-        actor=world.manager,
-        code="retired",
-        name="Retired",
-        category="remote",
-        calendar="cn-office",
-        is_active=False,
-    )
+    for code, unchoosable in (
+        ("internal", {"customer_selectable": False}),
+        ("retired", {"is_active": False}),
+    ):
+        standards_services.service_type_create(
+            actor=world.manager,
+            code=code,
+            name=code.title(),
+            category="remote",
+            calendar="cn-office",
+            **unchoosable,
+        )
     customer = api_as(world.customer_a)
     for code in ("internal", "retired", "nonexistent"):
         reply = customer.post("/tickets", {"subject": "x", "service_type": code})
@@ -432,10 +428,9 @@ def test_resolution_is_refused_over_checkpoints_until_a_manager_overrides(
     assert resolved.body["status"] == "resolved" and resolved.body["version"] == version + 1
     override = TicketEvent.objects.get(ticket=ticket, kind=EventKind.OVERRIDE)
     assert override.actor == world.manager and override.data["reason"] == "Unit replaced under warranty"
-    assert (
-        api_as(world.agent).post(f"/tickets/{ticket.pk}/steps/2", {"answers": {"pressure": "6"}}).status
-        == 200
-    )
+    # Resolved: the steps stopped; nothing more is answered until the ticket is reopened.
+    late = api_as(world.agent).post(f"/tickets/{ticket.pk}/steps/2", {"answers": {"pressure": "6"}})
+    assert late.status == 409 and "reopen" in late.body["message"]
 
 
 def test_resolution_passes_once_every_checkpoint_is_answered(

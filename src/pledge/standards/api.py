@@ -6,11 +6,12 @@ versions. Handlers parse, authorise through policies, call selectors and service
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,7 +20,7 @@ from ninja.responses import Status
 
 from pledge.accounts.models import User
 from pledge.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
-from pledge.core.schemas import QueryId, error_responses
+from pledge.core.schemas import PageQuery, QueryId, error_responses
 from pledge.standards import policies, selectors, services
 from pledge.standards.choices import SopVersionStatus
 from pledge.standards.models import BusinessCalendar, ServiceType, SlaPolicy, Sop, SopStep, SopVersion
@@ -62,6 +63,7 @@ from pledge.standards.schemas import (
 router = Router(tags=["calendars"])
 
 _INDEX = re.compile(r"\[(\d+)\]")
+_Row = TypeVar("_Row", bound=Model)
 
 
 @contextmanager
@@ -82,6 +84,21 @@ def _user(request: HttpRequest) -> User:
 def _require(allowed: bool, message: str) -> None:
     if not allowed:
         raise PermissionDenied(message)
+
+
+def _page(
+    query: PageQuery, rows: QuerySet[_Row], items: Callable[[list[_Row]], list[dict[str, Any]]]
+) -> dict[str, Any]:
+    """The page of `rows` that `query` asks for, in the list envelope; one extra row is read to tell
+    whether a next page exists (no COUNT)."""
+    offset = (query.page - 1) * query.page_size
+    found = list(rows[offset : offset + query.page_size + 1])
+    return {
+        "items": items(found[: query.page_size]),
+        "page": query.page,
+        "page_size": query.page_size,
+        "has_next": len(found) > query.page_size,
+    }
 
 
 def _ref(obj: Any, name: str) -> dict[str, Any] | None:
@@ -132,14 +149,7 @@ def sla_due(request: HttpRequest, payload: SlaDueIn) -> dict[str, Any]:
 )
 def calendar_list(request: HttpRequest, query: Query[CalendarListQuery]) -> dict[str, Any]:
     _require(policies.can_view_calendars(request.user), _("Only staff can see business calendars."))
-    offset = (query.page - 1) * query.page_size
-    rows = list(selectors.calendar_list()[offset : offset + query.page_size + 1])
-    return {
-        "items": [_summary(calendar) for calendar in rows[: query.page_size]],
-        "page": query.page,
-        "page_size": query.page_size,
-        "has_next": len(rows) > query.page_size,
-    }
+    return _page(query, selectors.calendar_list(), lambda rows: [_summary(row) for row in rows])
 
 
 @router.get(
@@ -180,6 +190,13 @@ def calendar_put(
 
 # ---------------------------------------------------------------------------------------------------
 # SLA policies
+
+
+def _require_policy_manager(request: HttpRequest) -> None:
+    _require(
+        policies.can_manage_sla_policies(request.user),
+        _("Only service managers and administrators can change SLA policies."),
+    )
 
 
 def _policy_out(policy: SlaPolicy) -> dict[str, Any]:
@@ -236,14 +253,7 @@ def _policy_arguments(payload: SlaPolicyIn) -> dict[str, Any]:
 )
 def sla_policy_list(request: HttpRequest, query: Query[SlaPolicyListQuery]) -> dict[str, Any]:
     _require(policies.can_view_sla_policies(request.user), _("Only staff can see SLA policies."))
-    offset = (query.page - 1) * query.page_size
-    rows = list(selectors.sla_policy_list()[offset : offset + query.page_size + 1])
-    return {
-        "items": [_policy_out(policy) for policy in rows[: query.page_size]],
-        "page": query.page,
-        "page_size": query.page_size,
-        "has_next": len(rows) > query.page_size,
-    }
+    return _page(query, selectors.sla_policy_list(), lambda rows: [_policy_out(row) for row in rows])
 
 
 @router.post(
@@ -257,10 +267,7 @@ def sla_policy_list(request: HttpRequest, query: Query[SlaPolicyListQuery]) -> d
 def sla_policy_create(
     request: HttpRequest, payload: SlaPolicyIn, query: Query[SlaPolicyQuery]
 ) -> Status[dict[str, Any]]:
-    _require(
-        policies.can_manage_sla_policies(request.user),
-        _("Only service managers and administrators can change SLA policies."),
-    )
+    _require_policy_manager(request)
     with _request_field_names():
         policy = services.sla_policy_create(
             actor=_user(request), reason=query.reason, **_policy_arguments(payload)
@@ -291,10 +298,7 @@ def sla_policy_get(request: HttpRequest, policy_id: QueryId) -> dict[str, Any]:
 def sla_policy_put(
     request: HttpRequest, policy_id: QueryId, payload: SlaPolicyPut, query: Query[SlaPolicyQuery]
 ) -> dict[str, Any]:
-    _require(
-        policies.can_manage_sla_policies(request.user),
-        _("Only service managers and administrators can change SLA policies."),
-    )
+    _require_policy_manager(request)
     policy = selectors.sla_policy_get(policy_id)
     with _request_field_names():
         services.sla_policy_update(
@@ -392,20 +396,14 @@ def service_type_list(request: HttpRequest, query: Query[ServiceTypeListQuery]) 
     staff = policies.can_view_catalogue(user)
     if not staff:
         _require(policies.can_choose_service_type(user), _("You cannot see the service catalogue."))
-    offset = (query.page - 1) * query.page_size
-    rows = list(selectors.service_type_list(customer_only=not staff)[offset : offset + query.page_size + 1])
-    shown = rows[: query.page_size]
-    if staff:
+
+    def items(shown: list[ServiceType]) -> list[dict[str, Any]]:
+        if not staff:
+            return [_service_type_brief(row) for row in shown]
         in_effect = _versions_in_effect({row.sop_id for row in shown if row.sop_id is not None})
-        items = [_service_type_out(row, in_effect) for row in shown]
-    else:
-        items = [_service_type_brief(row) for row in shown]
-    return {
-        "items": items,
-        "page": query.page,
-        "page_size": query.page_size,
-        "has_next": len(rows) > query.page_size,
-    }
+        return [_service_type_out(row, in_effect) for row in shown]
+
+    return _page(query, selectors.service_type_list(customer_only=not staff), items)
 
 
 @router.post(
@@ -458,6 +456,10 @@ def service_type_put(request: HttpRequest, code: Code, payload: ServiceTypePatch
 
 # ---------------------------------------------------------------------------------------------------
 # SOPs and their versions
+
+
+def _require_sop_viewer(request: HttpRequest) -> None:
+    _require(policies.can_view_catalogue(request.user), _("Only staff can see SOPs."))
 
 
 def _person(user: User | None) -> dict[str, Any] | None:
@@ -560,15 +562,8 @@ def _draft_of(code: str, number: int) -> SopVersion:
     tags=["sops"],
 )
 def sop_list(request: HttpRequest, query: Query[SopListQuery]) -> dict[str, Any]:
-    _require(policies.can_view_catalogue(request.user), _("Only staff can see SOPs."))
-    offset = (query.page - 1) * query.page_size
-    rows = list(selectors.sop_list()[offset : offset + query.page_size + 1])
-    return {
-        "items": [_sop_out(sop) for sop in rows[: query.page_size]],
-        "page": query.page,
-        "page_size": query.page_size,
-        "has_next": len(rows) > query.page_size,
-    }
+    _require_sop_viewer(request)
+    return _page(query, selectors.sop_list(), lambda rows: [_sop_out(row) for row in rows])
 
 
 @router.post(
@@ -600,7 +595,7 @@ def sop_create(request: HttpRequest, payload: SopIn) -> Status[dict[str, Any]]:
     tags=["sops"],
 )
 def sop_get(request: HttpRequest, code: Code) -> dict[str, Any]:
-    _require(policies.can_view_catalogue(request.user), _("Only staff can see SOPs."))
+    _require_sop_viewer(request)
     return _sop_out(selectors.sop_get_by_code(code))
 
 
@@ -614,7 +609,7 @@ def sop_get(request: HttpRequest, code: Code) -> dict[str, Any]:
     tags=["sops"],
 )
 def sop_diff(request: HttpRequest, code: Code, query: Query[SopDiffQuery]) -> dict[str, Any]:
-    _require(policies.can_view_catalogue(request.user), _("Only staff can see SOPs."))
+    _require_sop_viewer(request)
     sop = selectors.sop_get_by_code(code)
     numbers = sorted(version.number for version in sop.versions.all())
     newer = query.to if query.to is not None else (numbers[-1] if numbers else None)
@@ -661,7 +656,7 @@ def sop_diff(request: HttpRequest, code: Code, query: Query[SopDiffQuery]) -> di
     tags=["sops"],
 )
 def sop_version_get(request: HttpRequest, code: Code, number: VersionNumber) -> dict[str, Any]:
-    _require(policies.can_view_catalogue(request.user), _("Only staff can see SOPs."))
+    _require_sop_viewer(request)
     return _version_out(code, number)
 
 

@@ -89,13 +89,30 @@ def read_text_upload(upload: UploadedFile) -> str:
         ) from None
 
 
+def _name_field(label: Any = None) -> forms.CharField:
+    return forms.CharField(label=label or gettext_lazy("Name"), max_length=NAME_MAX)
+
+
+def _description_field() -> forms.CharField:
+    return forms.CharField(
+        label=gettext_lazy("Description"),
+        max_length=DESCRIPTION_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+def _code_field(help_text: Any) -> forms.CharField:
+    return forms.CharField(label=gettext_lazy("Code"), max_length=CODE_MAX, help_text=help_text)
+
+
 # Calendars --------------------------------------------------------------------------------------
 
 
 class CalendarSettingsForm(DomainErrorsMixin, forms.Form):
     """Name, time zone, weekly hours (one text per weekday) and holiday sets of a calendar."""
 
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=NAME_MAX)
+    name = _name_field()
     timezone = forms.CharField(
         label=gettext_lazy("Time zone"),
         max_length=TIMEZONE_MAX,
@@ -325,16 +342,38 @@ def _checkboxes(label: Any, choices: Any, **kwargs: Any) -> forms.MultipleChoice
     )
 
 
-class SlaPolicyForm(DomainErrorsMixin, forms.Form):
+def _target_field(target: SlaTarget, help_text: Any = None) -> DurationField:
+    """A target's field; without `help_text`, DurationField's own (how to write a duration)."""
+    if help_text is None:
+        return DurationField(label=target.label)
+    return DurationField(label=target.label, help_text=help_text)
+
+
+class SlaTargetsMixin:
+    """The four SLA target fields (minutes of business time, entered as durations) that policies set and
+    service types override; the form declares them."""
+
+    TARGET_FIELDS = (
+        "first_response_minutes",
+        "next_response_minutes",
+        "resolution_minutes",
+        "on_site_minutes",
+    )
+
+    @classmethod
+    def initial_targets(cls, instance: SlaPolicy | ServiceType) -> dict[str, str]:
+        return {name: format_duration(getattr(instance, name)) for name in cls.TARGET_FIELDS}
+
+    def target_fields(self) -> list[forms.BoundField]:
+        assert isinstance(self, forms.Form)
+        return [self[name] for name in self.TARGET_FIELDS]
+
+
+class SlaPolicyForm(SlaTargetsMixin, DomainErrorsMixin, forms.Form):
     """A policy's conditions, targets, calendar and pause statuses (escalation levels have their own)."""
 
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=NAME_MAX)
-    description = forms.CharField(
-        label=gettext_lazy("Description"),
-        max_length=DESCRIPTION_MAX,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
+    name = _name_field()
+    description = _description_field()
     contract = forms.CharField(
         label=gettext_lazy("Contract"),
         max_length=60,
@@ -349,10 +388,10 @@ class SlaPolicyForm(DomainErrorsMixin, forms.Form):
     channels = _checkboxes(gettext_lazy("Channels"), Channel.choices)
     service_types = _checkboxes(gettext_lazy("Service types"), ())
     calendar = forms.ChoiceField(label=gettext_lazy("Business calendar"))
-    first_response_minutes = DurationField(label=SlaTarget.FIRST_RESPONSE.label)
-    next_response_minutes = DurationField(label=SlaTarget.NEXT_RESPONSE.label)
-    resolution_minutes = DurationField(label=SlaTarget.RESOLUTION.label)
-    on_site_minutes = DurationField(label=SlaTarget.ON_SITE.label)
+    first_response_minutes = _target_field(SlaTarget.FIRST_RESPONSE)
+    next_response_minutes = _target_field(SlaTarget.NEXT_RESPONSE)
+    resolution_minutes = _target_field(SlaTarget.RESOLUTION)
+    on_site_minutes = _target_field(SlaTarget.ON_SITE)
     pause_statuses = _checkboxes(
         gettext_lazy("Statuses that pause the clocks"),
         [(value, label) for value, label in Status.choices if value in PAUSABLE_STATUSES],
@@ -362,12 +401,6 @@ class SlaPolicyForm(DomainErrorsMixin, forms.Form):
     reason = _reason_field()
 
     CONDITION_FIELDS = ("priorities", "kinds", "tiers", "channels", "service_types")
-    TARGET_FIELDS = (
-        "first_response_minutes",
-        "next_response_minutes",
-        "resolution_minutes",
-        "on_site_minutes",
-    )
 
     def __init__(
         self,
@@ -396,7 +429,7 @@ class SlaPolicyForm(DomainErrorsMixin, forms.Form):
             "channels": list(policy.channels),
             "service_types": list(policy.service_types),
             "calendar": policy.calendar.code,
-            **{name: format_duration(getattr(policy, name)) for name in cls.TARGET_FIELDS},
+            **cls.initial_targets(policy),
             "pause_statuses": list(policy.pause_statuses),
             "is_active": policy.is_active,
             "version": policy.version,
@@ -425,9 +458,6 @@ class SlaPolicyForm(DomainErrorsMixin, forms.Form):
             for name in self.CONDITION_FIELDS
             if name != "service_types" or types_field.choices or self["service_types"].errors
         ]
-
-    def target_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in self.TARGET_FIELDS]
 
 
 class EscalationLevelForm(forms.Form):
@@ -546,31 +576,15 @@ def escalation_initial(policy: SlaPolicy) -> list[dict[str, Any]]:
 _SKILL_SEPARATORS = re.compile(r"[,，、;；\n]+")
 
 
-def _target_fields() -> dict[str, DurationField]:
-    help_text = gettext_lazy("Leave empty to use the SLA policy's target.")
-    return {
-        "first_response_minutes": DurationField(label=SlaTarget.FIRST_RESPONSE.label, help_text=help_text),
-        "next_response_minutes": DurationField(label=SlaTarget.NEXT_RESPONSE.label, help_text=help_text),
-        "resolution_minutes": DurationField(label=SlaTarget.RESOLUTION.label, help_text=help_text),
-        "on_site_minutes": DurationField(label=SlaTarget.ON_SITE.label, help_text=help_text),
-    }
+_OVERRIDE_HELP = gettext_lazy("Leave empty to use the SLA policy's target.")
 
 
-class ServiceTypeForm(DomainErrorsMixin, forms.Form):
+class ServiceTypeForm(SlaTargetsMixin, DomainErrorsMixin, forms.Form):
     """A service type of the catalogue: how its tickets start, its SOP, calendar and SLA overrides."""
 
-    code = forms.CharField(
-        label=gettext_lazy("Code"),
-        max_length=CODE_MAX,
-        help_text=gettext_lazy("Lower-case letters, digits, hyphens: fault-repair. Used by the API."),
-    )
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=NAME_MAX)
-    description = forms.CharField(
-        label=gettext_lazy("Description"),
-        max_length=DESCRIPTION_MAX,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
+    code = _code_field(gettext_lazy("Lower-case letters, digits, hyphens: fault-repair. Used by the API."))
+    name = _name_field()
+    description = _description_field()
     category = forms.ChoiceField(label=gettext_lazy("Category"), choices=ServiceCategory.choices)
     default_kind = forms.ChoiceField(label=gettext_lazy("Default ticket kind"), choices=Kind.choices)
     default_priority = forms.ChoiceField(label=gettext_lazy("Default priority"), choices=Priority.choices)
@@ -590,12 +604,13 @@ class ServiceTypeForm(DomainErrorsMixin, forms.Form):
     )
     is_active = forms.BooleanField(label=gettext_lazy("Active"), required=False)
     version = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
-
-    TARGET_FIELDS = SlaPolicyForm.TARGET_FIELDS
+    first_response_minutes = _target_field(SlaTarget.FIRST_RESPONSE, _OVERRIDE_HELP)
+    next_response_minutes = _target_field(SlaTarget.NEXT_RESPONSE, _OVERRIDE_HELP)
+    resolution_minutes = _target_field(SlaTarget.RESOLUTION, _OVERRIDE_HELP)
+    on_site_minutes = _target_field(SlaTarget.ON_SITE, _OVERRIDE_HELP)
 
     def __init__(self, *args: Any, calendars: list[BusinessCalendar], sops: list[Sop], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields.update(_target_fields())
         calendar_field = self.fields["calendar"]
         sop_field = self.fields["sop"]
         assert isinstance(calendar_field, forms.ChoiceField)
@@ -615,7 +630,7 @@ class ServiceTypeForm(DomainErrorsMixin, forms.Form):
             "skills": ", ".join(service_type.skills),
             "sop": service_type.sop.code if service_type.sop is not None else "",
             "calendar": service_type.calendar.code,
-            **{name: format_duration(getattr(service_type, name)) for name in cls.TARGET_FIELDS},
+            **cls.initial_targets(service_type),
             "customer_selectable": service_type.customer_selectable,
             "is_active": service_type.is_active,
             "version": service_type.version,
@@ -642,9 +657,6 @@ class ServiceTypeForm(DomainErrorsMixin, forms.Form):
             "customer_selectable": data["customer_selectable"],
             "is_active": data["is_active"],
         }
-
-    def target_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in self.TARGET_FIELDS]
 
 
 # SOPs -------------------------------------------------------------------------------------------
@@ -707,20 +719,11 @@ def describe_step_errors(exc: DomainError, steps: list[StepData]) -> list[str]:
 class SopNewForm(DomainErrorsMixin, forms.Form):
     """A new SOP with its first draft and that draft's first step (more are added on the draft)."""
 
-    code = forms.CharField(
-        label=gettext_lazy("Code"),
-        max_length=CODE_MAX,
-        help_text=gettext_lazy("Lower-case letters, digits, hyphens: fault-repair."),
-    )
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=NAME_MAX)
-    description = forms.CharField(
-        label=gettext_lazy("Description"),
-        max_length=DESCRIPTION_MAX,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
+    code = _code_field(gettext_lazy("Lower-case letters, digits, hyphens: fault-repair."))
+    name = _name_field()
+    description = _description_field()
     reason = _sop_reason_field()
-    step_name = forms.CharField(label=gettext_lazy("Name of the first step"), max_length=NAME_MAX)
+    step_name = _name_field(gettext_lazy("Name of the first step"))
     step_key = forms.CharField(
         label=gettext_lazy("Key of the first step"),
         max_length=CODE_MAX,
@@ -761,13 +764,8 @@ class SopNewForm(DomainErrorsMixin, forms.Form):
 class DraftDetailsForm(DomainErrorsMixin, forms.Form):
     """A draft's reason for change, and the SOP's name and description."""
 
-    name = forms.CharField(label=gettext_lazy("SOP name"), max_length=NAME_MAX)
-    description = forms.CharField(
-        label=gettext_lazy("Description"),
-        max_length=DESCRIPTION_MAX,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
+    name = _name_field(gettext_lazy("SOP name"))
+    description = _description_field()
     reason = _sop_reason_field()
     revision = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
@@ -800,7 +798,7 @@ class ApproveForm(DomainErrorsMixin, forms.Form):
 class StepForm(forms.Form):
     """One step of a draft (its checkpoints are a formset beside it)."""
 
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=NAME_MAX)
+    name = _name_field()
     key = forms.CharField(
         label=gettext_lazy("Key"),
         max_length=CODE_MAX,

@@ -15,9 +15,12 @@ that changed (`{% partialdef %}`): the month grid, the day panel, the policy tab
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -36,6 +39,7 @@ from pledge.accounts.choices import STAFF_ROLES
 from pledge.accounts.models import Team, User
 from pledge.accounts.selectors import active_teams
 from pledge.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from pledge.core.forms import DomainErrorsMixin
 from pledge.core.htmx import wants_partial
 from pledge.customers.models import Contract
 from pledge.lib.businesstime import FIRST_YEAR, LAST_YEAR
@@ -83,6 +87,7 @@ SERVICE_FORM = "standards/service_form.html"
 SERVICE_LIST = "standards/service_list.html"
 SOP_VERSION = "standards/sop_version.html"
 VERSIONS_SHOWN = 20
+_T = TypeVar("_T")
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 COMMON_TIMEZONES = (
     "Asia/Shanghai",
@@ -125,20 +130,22 @@ def _policy_manager(request: HttpRequest) -> User:
     return user
 
 
-def _calendar(code: str) -> BusinessCalendar:
+def _or_404(lookup: Callable[..., _T], *args: Any) -> _T:
+    """`lookup(*args)` (a selector's get), its NotFound as a 404 page."""
     try:
-        calendar = selectors.calendar_get_by_code(code)
+        return lookup(*args)
     except NotFound:
         raise Http404 from None
+
+
+def _calendar(code: str) -> BusinessCalendar:
+    calendar = _or_404(selectors.calendar_get_by_code, code)
     prefetch_related_objects([calendar], "holidays", "makeup_days")
     return calendar
 
 
 def _policy(pk: int) -> SlaPolicy:
-    try:
-        return selectors.sla_policy_get(pk)
-    except NotFound:
-        raise Http404 from None
+    return _or_404(selectors.sla_policy_get, pk)
 
 
 def _htmx_target(request: HttpRequest) -> str | None:
@@ -151,6 +158,80 @@ def _htmx_target(request: HttpRequest) -> str | None:
 def _vary(response: HttpResponse) -> HttpResponse:
     patch_vary_headers(response, ("HX-Request", "HX-Target"))
     return response
+
+
+@dataclass(frozen=True)
+class _Table:
+    """A list page whose rows managers move and (de)activate in place: the template partial that answers
+    htmx, the page to redirect to without it, and the context of both (`context(user, **extra)`)."""
+
+    fragment: str
+    url_name: str
+    context: Callable[..., dict[str, Any]]
+
+
+def _table_change(
+    request: HttpRequest, user: User, table: _Table, change: Callable[[], object], notice: str
+) -> HttpResponse:
+    """Run `change` (one service call on a row) and answer: with htmx, the table with `notice` (or the
+    service's refusal, 422) above it; without, a redirect to the list with the same text as a flash."""
+    try:
+        change()
+    except DomainError as exc:
+        notice, error = exc.message, True
+    else:
+        error = False
+    if wants_partial(request):
+        context = table.context(user, table_notice=notice, table_error=error)
+        return _vary(render(request, table.fragment, context, status=422 if error else 200))
+    (messages.error if error else messages.success)(request, notice)
+    return redirect(table.url_name)
+
+
+def _row_move(
+    request: HttpRequest, user: User, table: _Table, name: str, move: Callable[[str], object]
+) -> HttpResponse:
+    """Move the row `name` one place up or down (the POSTed direction) with `move(direction)`."""
+    direction = request.POST.get("direction", "")
+    return _table_change(request, user, table, lambda: move(direction), _("%(name)s moved.") % {"name": name})
+
+
+def _row_set_active(
+    request: HttpRequest,
+    user: User,
+    table: _Table,
+    name: str,
+    set_active: Callable[[bool], object],
+    inactive_notice: str,
+) -> HttpResponse:
+    """(De)activate the row `name` (the POSTed is_active) with `set_active(is_active)`; `inactive_notice`
+    says what an inactive row no longer does."""
+    is_active = request.POST.get("is_active") == "1"
+    notice = (_("%(name)s is active.") if is_active else inactive_notice) % {"name": name}
+    return _table_change(request, user, table, lambda: set_active(is_active), notice)
+
+
+def _submit(
+    form: DomainErrorsMixin, save: Callable[[], _T], *, versioned: bool = False
+) -> tuple[_T | None, int]:
+    """Validate `form`, then run `save` (its service call, which returns what it saved). Returns that and
+    200, or None and the status to show the form again with, the errors placed on the form: 422 (invalid
+    or refused) or 409 (a taken code; with `versioned`, a stale version, said above the form because the
+    version field is hidden)."""
+    assert isinstance(form, forms.Form)
+    if not form.is_valid():
+        return None, 422
+    try:
+        return save(), 200
+    except Conflict as exc:
+        if versioned:
+            form.add_error(None, exc.message)
+        else:
+            form.add_domain_errors(exc)
+        return None, 409
+    except DomainError as exc:
+        form.add_domain_errors(exc)
+        return None, 422
 
 
 # Overview ---------------------------------------------------------------------------------------
@@ -434,10 +515,7 @@ def calendar_version(request: HttpRequest, code: str, version: int) -> HttpRespo
     """One recorded version of the calendar as a file (it imports back as that version's calendar)."""
     _viewer(request)
     calendar = _calendar(code)
-    try:
-        row = selectors.calendar_version_get(calendar, version)
-    except NotFound:
-        raise Http404 from None
+    row = _or_404(selectors.calendar_version_get, calendar, version)
     fmt = _format(request)
     text = calendar_files.dumps(row.snapshot, fmt=fmt)
     return _download(text, f"{calendar.code}-v{version}.{fmt}", fmt)
@@ -507,14 +585,7 @@ def policy_list(request: HttpRequest) -> HttpResponse:
     return render(request, POLICY_LIST, _policy_list_context(user))
 
 
-def _after_policy_change(
-    request: HttpRequest, user: User, notice: str, *, error: bool = False
-) -> HttpResponse:
-    if wants_partial(request):
-        context = _policy_list_context(user, table_notice=notice, table_error=error)
-        return _vary(render(request, f"{POLICY_LIST}#policy_table", context, status=422 if error else 200))
-    (messages.error if error else messages.success)(request, notice)
-    return redirect("standards:policy_list")
+_POLICY_TABLE = _Table(f"{POLICY_LIST}#policy_table", "standards:policy_list", _policy_list_context)
 
 
 @login_required
@@ -522,11 +593,13 @@ def _after_policy_change(
 def policy_move(request: HttpRequest, pk: int) -> HttpResponse:
     user = _policy_manager(request)
     policy = _policy(pk)
-    try:
-        services.sla_policy_move(policy=policy, actor=user, direction=request.POST.get("direction", ""))
-    except DomainError as exc:
-        return _after_policy_change(request, user, exc.message, error=True)
-    return _after_policy_change(request, user, _("%(name)s moved.") % {"name": policy.name})
+    return _row_move(
+        request,
+        user,
+        _POLICY_TABLE,
+        policy.name,
+        lambda direction: services.sla_policy_move(policy=policy, actor=user, direction=direction),
+    )
 
 
 @login_required
@@ -534,16 +607,14 @@ def policy_move(request: HttpRequest, pk: int) -> HttpResponse:
 def policy_active(request: HttpRequest, pk: int) -> HttpResponse:
     user = _policy_manager(request)
     policy = _policy(pk)
-    is_active = request.POST.get("is_active") == "1"
-    try:
-        services.sla_policy_set_active(policy=policy, is_active=is_active, actor=user)
-    except DomainError as exc:
-        return _after_policy_change(request, user, exc.message, error=True)
-    if is_active:
-        notice = _("%(name)s is active.") % {"name": policy.name}
-    else:
-        notice = _("%(name)s is inactive: it matches no new ticket.") % {"name": policy.name}
-    return _after_policy_change(request, user, notice)
+    return _row_set_active(
+        request,
+        user,
+        _POLICY_TABLE,
+        policy.name,
+        lambda is_active: services.sla_policy_set_active(policy=policy, is_active=is_active, actor=user),
+        _("%(name)s is inactive: it matches no new ticket."),
+    )
 
 
 def _policy_form(
@@ -616,21 +687,19 @@ def policy_new(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _policy_page(request, user, None)
     form = _policy_form(request.POST)
-    if form.is_valid():
-        try:
-            policy = services.sla_policy_create(
-                actor=user, reason=form.cleaned_data["reason"], **form.service_arguments()
-            )
-        except DomainError as exc:
-            form.add_domain_errors(exc)
-        else:
-            messages.success(
-                request,
-                _("Policy %(name)s created. Add escalation levels below if you need them.")
-                % {"name": policy.name},
-            )
-            return redirect("standards:policy_detail", pk=policy.pk)
-    return _policy_page(request, user, None, form=form, status=422)
+    policy, status = _submit(
+        form,
+        lambda: services.sla_policy_create(
+            actor=user, reason=form.cleaned_data["reason"], **form.service_arguments()
+        ),
+    )
+    if policy is None:
+        return _policy_page(request, user, None, form=form, status=status)
+    messages.success(
+        request,
+        _("Policy %(name)s created. Add escalation levels below if you need them.") % {"name": policy.name},
+    )
+    return redirect("standards:policy_detail", pk=policy.pk)
 
 
 @login_required
@@ -642,25 +711,21 @@ def policy_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = _policy_manager(request)
     policy = _policy(pk)
     form = _policy_form(request.POST)
-    status = 422
-    if form.is_valid():
-        try:
-            services.sla_policy_update(
-                policy=policy,
-                actor=user,
-                expected_version=form.cleaned_data["version"],
-                reason=form.cleaned_data["reason"],
-                **form.service_arguments(),
-            )
-        except Conflict as exc:
-            form.add_error(None, exc.message)
-            status = 409
-        except DomainError as exc:
-            form.add_domain_errors(exc)
-        else:
-            messages.success(request, _("Policy %(name)s saved.") % {"name": form.cleaned_data["name"]})
-            return redirect("standards:policy_detail", pk=pk)
-    return _policy_page(request, user, policy, form=form, status=status)
+    saved, status = _submit(
+        form,
+        lambda: services.sla_policy_update(
+            policy=policy,
+            actor=user,
+            expected_version=form.cleaned_data["version"],
+            reason=form.cleaned_data["reason"],
+            **form.service_arguments(),
+        ),
+        versioned=True,
+    )
+    if saved is None:
+        return _policy_page(request, user, policy, form=form, status=status)
+    messages.success(request, _("Policy %(name)s saved.") % {"name": form.cleaned_data["name"]})
+    return redirect("standards:policy_detail", pk=pk)
 
 
 @login_required
@@ -739,24 +804,15 @@ def _catalogue_manager(request: HttpRequest) -> User:
 
 
 def _service_type(pk: int) -> ServiceType:
-    try:
-        return selectors.service_type_get(pk)
-    except NotFound:
-        raise Http404 from None
+    return _or_404(selectors.service_type_get, pk)
 
 
 def _sop(code: str) -> Sop:
-    try:
-        return selectors.sop_get_by_code(code)
-    except NotFound:
-        raise Http404 from None
+    return _or_404(selectors.sop_get_by_code, code)
 
 
 def _sop_version(sop: Sop, number: int) -> SopVersion:
-    try:
-        return selectors.sop_version_get(sop, number)
-    except NotFound:
-        raise Http404 from None
+    return _or_404(selectors.sop_version_get, sop, number)
 
 
 def _in_effect(sops: list[Sop], day: date) -> dict[int, SopVersion]:
@@ -795,14 +851,7 @@ def service_list(request: HttpRequest) -> HttpResponse:
     return render(request, SERVICE_LIST, _service_list_context(user))
 
 
-def _after_service_change(
-    request: HttpRequest, user: User, notice: str, *, error: bool = False
-) -> HttpResponse:
-    if wants_partial(request):
-        context = _service_list_context(user, table_notice=notice, table_error=error)
-        return _vary(render(request, f"{SERVICE_LIST}#service_table", context, status=422 if error else 200))
-    (messages.error if error else messages.success)(request, notice)
-    return redirect("standards:service_list")
+_SERVICE_TABLE = _Table(f"{SERVICE_LIST}#service_table", "standards:service_list", _service_list_context)
 
 
 @login_required
@@ -810,13 +859,15 @@ def _after_service_change(
 def service_move(request: HttpRequest, pk: int) -> HttpResponse:
     user = _catalogue_manager(request)
     service_type = _service_type(pk)
-    try:
-        services.service_type_move(
-            service_type=service_type, direction=request.POST.get("direction", ""), actor=user
-        )
-    except DomainError as exc:
-        return _after_service_change(request, user, exc.message, error=True)
-    return _after_service_change(request, user, _("%(name)s moved.") % {"name": service_type.name})
+    return _row_move(
+        request,
+        user,
+        _SERVICE_TABLE,
+        service_type.name,
+        lambda direction: services.service_type_move(
+            service_type=service_type, direction=direction, actor=user
+        ),
+    )
 
 
 @login_required
@@ -824,16 +875,16 @@ def service_move(request: HttpRequest, pk: int) -> HttpResponse:
 def service_active(request: HttpRequest, pk: int) -> HttpResponse:
     user = _catalogue_manager(request)
     service_type = _service_type(pk)
-    is_active = request.POST.get("is_active") == "1"
-    try:
-        services.service_type_update(service_type=service_type, actor=user, is_active=is_active)
-    except DomainError as exc:
-        return _after_service_change(request, user, exc.message, error=True)
-    if is_active:
-        notice = _("%(name)s is active.") % {"name": service_type.name}
-    else:
-        notice = _("%(name)s is inactive: no new ticket can choose it.") % {"name": service_type.name}
-    return _after_service_change(request, user, notice)
+    return _row_set_active(
+        request,
+        user,
+        _SERVICE_TABLE,
+        service_type.name,
+        lambda is_active: services.service_type_update(
+            service_type=service_type, actor=user, is_active=is_active
+        ),
+        _("%(name)s is inactive: no new ticket can choose it."),
+    )
 
 
 def _service_form(data: Any = None, **kwargs: Any) -> ServiceTypeForm:
@@ -884,19 +935,13 @@ def service_new(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _service_page(request, user, None)
     form = _service_form(request.POST)
-    status = 422
-    if form.is_valid():
-        try:
-            service_type = services.service_type_create(actor=user, **form.service_arguments())
-        except Conflict as exc:
-            form.add_domain_errors(exc)
-            status = 409
-        except DomainError as exc:
-            form.add_domain_errors(exc)
-        else:
-            messages.success(request, _("Service type %(name)s created.") % {"name": service_type.name})
-            return redirect("standards:service_list")
-    return _service_page(request, user, None, form=form, status=status)
+    service_type, status = _submit(
+        form, lambda: services.service_type_create(actor=user, **form.service_arguments())
+    )
+    if service_type is None:
+        return _service_page(request, user, None, form=form, status=status)
+    messages.success(request, _("Service type %(name)s created.") % {"name": service_type.name})
+    return redirect("standards:service_list")
 
 
 @login_required
@@ -908,24 +953,20 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = _catalogue_manager(request)
     service_type = _service_type(pk)
     form = _service_form(request.POST)
-    status = 422
-    if form.is_valid():
-        try:
-            services.service_type_update(
-                service_type=service_type,
-                actor=user,
-                expected_version=form.cleaned_data["version"],
-                **form.service_arguments(),
-            )
-        except Conflict as exc:
-            form.add_error(None, exc.message)
-            status = 409
-        except DomainError as exc:
-            form.add_domain_errors(exc)
-        else:
-            messages.success(request, _("Service type %(name)s saved.") % {"name": form.cleaned_data["name"]})
-            return redirect("standards:service_list")
-    return _service_page(request, user, service_type, form=form, status=status)
+    saved, status = _submit(
+        form,
+        lambda: services.service_type_update(
+            service_type=service_type,
+            actor=user,
+            expected_version=form.cleaned_data["version"],
+            **form.service_arguments(),
+        ),
+        versioned=True,
+    )
+    if saved is None:
+        return _service_page(request, user, service_type, form=form, status=status)
+    messages.success(request, _("Service type %(name)s saved.") % {"name": form.cleaned_data["name"]})
+    return redirect("standards:service_list")
 
 
 # SOPs: the list, a new SOP ------------------------------------------------------------------------
@@ -971,30 +1012,24 @@ def sop_new(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         form = SopNewForm(request.POST, teams=teams)
-        status = 422
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                draft = services.sop_create(
-                    actor=user,
-                    code=data["code"].strip(),
-                    name=data["name"],
-                    description=data["description"],
-                    reason=data["reason"],
-                    steps=[form.first_step()],
-                )
-            except Conflict as exc:
-                form.add_domain_errors(exc)
-                status = 409
-            except DomainError as exc:
-                form.add_domain_errors(exc)
-            else:
-                messages.success(
-                    request,
-                    _("SOP %(code)s created as draft version 1. Add its other steps below.")
-                    % {"code": draft.sop.code},
-                )
-                return redirect("standards:sop_version", code=draft.sop.code, number=draft.number)
+        draft, status = _submit(
+            form,
+            lambda: services.sop_create(
+                actor=user,
+                code=form.cleaned_data["code"].strip(),
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                reason=form.cleaned_data["reason"],
+                steps=[form.first_step()],
+            ),
+        )
+        if draft is not None:
+            messages.success(
+                request,
+                _("SOP %(code)s created as draft version 1. Add its other steps below.")
+                % {"code": draft.sop.code},
+            )
+            return redirect("standards:sop_version", code=draft.sop.code, number=draft.number)
     else:
         form = SopNewForm(teams=teams, initial={"reason": _("First version")})
     context = {"form": form, "section": "sops"}
