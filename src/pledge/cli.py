@@ -298,7 +298,7 @@ def _demo(argv: list[str]) -> int:
     fd = None if opts.no_serve else _listen(opts.host, opts.port)
     print(_("Preparing the demo database: %(db)s") % {"db": _database_label()}, flush=True)
     call_command("migrate", interactive=False, verbosity=0)
-    print(_("Loading the demo company (the first run takes 10–30 seconds)…"), flush=True)
+    print(_("Loading the demo company (the first run takes up to a minute)…"), flush=True)
     try:
         summary = load_demo()
     except DemoRefused as exc:

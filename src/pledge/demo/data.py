@@ -1,4 +1,5 @@
-"""The demo company's static data: people, teams, customers, equipment and ticket stories (中文 / English).
+"""The demo company's static data: people, teams, customers, equipment, SLA policies, the service
+catalogue with its SOPs, and ticket stories (中文 / English).
 
 The Chinese and English texts here are demo content (what customers and engineers wrote), not interface
 strings, so they are not translated. Only the login hints printed by `pledge demo` are.
@@ -6,13 +7,14 @@ strings, so they are not translated. Only the login hints printed by `pledge dem
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from pledge.accounts.choices import Role, TeamKind
 from pledge.customers.choices import Industry, Tier
+from pledge.standards.choices import CheckpointKind, ServiceCategory, StepOwner
 from pledge.tickets.choices import Kind, Priority
 
 COMPANY = "华锐精机 Huarui Precision Machinery"
@@ -612,6 +614,1086 @@ SLA_POLICIES = (
 )
 
 
+# --- The service catalogue and its SOPs -------------------------------------------------------------
+#
+# Six services, each with a standard operating procedure: the steps in order, who owns each (the desk,
+# the field engineer, or a back-office team that the ticket is handed to), the time standard of each
+# step in business minutes on the ticket's SLA calendar, the quality checkpoints and the milestones the
+# customer sees. The loader creates them through standards.services before any ticket, approved by the
+# service manager to take effect at the start of the history; the fault-repair SOP has a second version
+# that took effect two months ago (FAULT_REPAIR_V2_DAYS_AGO), so older and newer tickets follow different
+# versions. The `text`, `answers` and `failing` fields say what the demo's people answer (they are not
+# part of the SOP): photo and file checkpoints are optional and the demo attaches no files.
+
+FIELD_CATEGORY, REMOTE_CATEGORY, ADVISORY_CATEGORY, COMPLAINT_CATEGORY = (
+    ServiceCategory.FIELD,
+    ServiceCategory.REMOTE,
+    ServiceCategory.ADVISORY,
+    ServiceCategory.COMPLAINT,
+)
+FRONTLINE, FIELD_OWNER, BACK_OFFICE = StepOwner.FRONTLINE, StepOwner.FIELD, StepOwner.BACK_OFFICE
+YES_NO, NUMBER, TEXT, FILE, PHOTO = (
+    CheckpointKind.YES_NO,
+    CheckpointKind.NUMBER,
+    CheckpointKind.TEXT,
+    CheckpointKind.FILE,
+    CheckpointKind.PHOTO,
+)
+
+
+@dataclass(frozen=True)
+class CheckpointSpec:
+    key: str
+    label: str
+    kind: str
+    mandatory: bool = True
+    critical: bool = False
+    min_value: float | None = None
+    max_value: float | None = None
+    unit: str = ""
+    # What the demo's people answer. Text: `text` with the story's {subject}, {diagnosis}, {resolution},
+    # {model} … filled in. Numbers: drawn from `answers` with `decimals`; a first answer that fails is
+    # drawn from `failing` and put right later. Yes/no: yes, unless the story says otherwise.
+    text: ZhEn = ("", "")
+    answers: tuple[float, float] = (0.0, 0.0)
+    failing: tuple[float, float] = (0.0, 0.0)
+    decimals: int = 0
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    key: str
+    name: str
+    owner: str
+    minutes: int  # the time standard, in business minutes
+    team: str = ""  # a back-office step's team (a TEAMS key): the ticket is handed to it
+    parallel_group: str = ""
+    milestone: str = ""  # the milestone's name the customer sees; empty: not a milestone
+    guidance: str = ""  # Markdown
+    checkpoints: tuple[CheckpointSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class SopVersionSpec:
+    reason: str
+    steps: tuple[StepSpec, ...]
+    # The version takes effect this many days before now; None: at the start of the history.
+    effective_days_ago: int | None = None
+
+
+@dataclass(frozen=True)
+class SopSpec:
+    code: str
+    name: str
+    description: str
+    versions: tuple[SopVersionSpec, ...]
+
+
+@dataclass(frozen=True)
+class ServiceTypeSpec:
+    code: str
+    name: str
+    description: str
+    category: str
+    default_kind: str
+    default_priority: str
+    skills: tuple[str, ...]
+    sop: str  # the SOP's code
+    calendar: str = "cn-office"
+    first_response: int | None = None
+    resolution: int | None = None
+    on_site: int | None = None
+    customer_selectable: bool = True
+
+
+# Checkpoints more than one SOP asks.
+CUSTOMER_SATISFACTION = CheckpointSpec(
+    "satisfaction",
+    "客户满意度（1–5 分） / Customer satisfaction (1–5)",
+    NUMBER,
+    mandatory=False,
+    min_value=1,
+    max_value=5,
+    unit="分 / pts",
+    answers=(4, 5),
+)
+DATE_AGREED = CheckpointSpec("date-agreed", "日期已与客户确认 / Date agreed with the customer", YES_NO)
+
+# --- 故障维修 Fault repair: the desk troubleshoots remotely, spare-parts logistics checks and ships the
+# parts while the engineer books the visit, then arrival, repair with a test run, and acceptance.
+
+FAULT_REPAIR_V2_DAYS_AGO = 60
+_TRIAGE = StepSpec(
+    "triage",
+    "受理与远程排查 / Triage and remote checks",
+    FRONTLINE,
+    8 * HOUR,
+    milestone="已诊断，正在安排上门 / Diagnosed, visit being arranged",
+    guidance=(
+        "- 先查设备档案和近 90 天的维修记录，确认保修和合同状态。\n"
+        "- 请客户发报警画面照片和报警履历，记录报警代码。\n"
+        "- 按知识库清单远程排查；排查不能解决的，转现场服务组。\n\n"
+        "- Check the machine record and the last 90 days of repairs; confirm warranty and contract.\n"
+        "- Ask for a photo of the alarm screen and the alarm history; record the alarm code.\n"
+        "- Work through the knowledge-base checklist remotely; what it does not fix goes to field service."
+    ),
+    checkpoints=(
+        CheckpointSpec(
+            "symptom", "故障现象与报警代码 / Symptom and alarm code", TEXT, text=("{subject}", "{subject}")
+        ),
+        CheckpointSpec(
+            "remote-checks", "已按知识库清单远程排查 / Knowledge-base checks done remotely", YES_NO
+        ),
+        CheckpointSpec(
+            "downtime",
+            "受理时已停机时长 / Downtime when reported",
+            NUMBER,
+            mandatory=False,
+            unit="h",
+            answers=(0.5, 16),
+            decimals=1,
+        ),
+    ),
+)
+_PARTS = StepSpec(
+    "parts",
+    "备件确认与发运 / Parts check and dispatch",
+    BACK_OFFICE,
+    2 * WORKING_DAY,
+    team=PARTS,
+    parallel_group="prepare",
+    guidance=(
+        "**运营级协议：2 个工作日内发出。**\n\n"
+        "- 按设备序列号核对备件版本和库存；无需备件的，当天确认并交回。\n"
+        "- 中心库缺货时当天申请区域库调拨，并在工单里写明预计到货日期。\n"
+        "- 停线（P1）工单用当日专送。\n\n"
+        "**OLA: shipped within 2 working days.**\n\n"
+        "- Match the part revision to the serial number and check stock; when no part is needed, say so "
+        "the same day and hand the ticket back.\n"
+        "- If the central warehouse is out of stock, request a regional transfer the same day and note the "
+        "expected delivery on the ticket.\n"
+        "- Line-down (P1) jobs go by same-day courier."
+    ),
+    checkpoints=(
+        CheckpointSpec(
+            "stock-checked",
+            "已按序列号核对备件型号与库存 / Part revision and stock checked against the serial number",
+            YES_NO,
+        ),
+        CheckpointSpec(
+            "part-list",
+            "备件清单与发运信息 / Parts list and shipping details",
+            TEXT,
+            mandatory=False,
+            text=(
+                "已核对：本次维修无需备件，工程师随车携带常用件。",
+                "Checked: no spare part needed; the engineer carries the usual consumables.",
+            ),
+        ),
+        CheckpointSpec("dispatch-note", "发货单 / Dispatch note", FILE, mandatory=False),
+    ),
+)
+_SCHEDULE = StepSpec(
+    "schedule",
+    "预约上门 / Book the visit",
+    FIELD_OWNER,
+    WORKING_DAY,
+    parallel_group="prepare",
+    milestone="已预约上门 / Visit booked",
+    guidance=(
+        "- 与客户确认上门日期、停机时间和配合的操作人员。\n"
+        "- 需要备件的，上门日期安排在预计到货之后。\n\n"
+        "- Agree the visit date, the downtime and an operator with the customer.\n"
+        "- When a part is on its way, book the visit after its expected delivery."
+    ),
+    checkpoints=(
+        DATE_AGREED,
+        CheckpointSpec(
+            "downtime-arranged",
+            "客户已安排停机和配合的操作人员 / Customer arranged the downtime and an operator",
+            YES_NO,
+        ),
+    ),
+)
+_ARRIVAL_GUIDANCE = (
+    "- 按预约时间到场，接受客户的现场安全交底。\n"
+    "- 作业前与设备操作人员确认停机挂牌。\n\n"
+    "- Arrive at the booked time and take the customer's site safety briefing.\n"
+    "- Confirm the machine is stopped and tagged with its operator before any work."
+)
+_LOTO_GUIDANCE = (
+    "\n\n**上锁挂牌（LOTO）**：切断主电源和气源、液压源，上锁挂牌，释放残余能量并验电，确认无电后才能作业。\n\n"
+    "**Lockout-tagout**: isolate the main power, air and hydraulics, lock and tag them, release stored "
+    "energy and verify zero energy before any work."
+)
+_SAFETY_BRIEFING = CheckpointSpec(
+    "induction", "已接受客户现场安全交底 / Customer's site safety briefing received", YES_NO
+)
+_LOTO = CheckpointSpec(
+    "loto",
+    "已执行上锁挂牌（LOTO）并验证无电 / Lockout-tagout applied and zero energy verified",
+    YES_NO,
+    critical=True,
+)
+_ARRIVAL = StepSpec(
+    "on-site",
+    "到场与安全确认 / Arrival and safety check",
+    FIELD_OWNER,
+    3 * WORKING_DAY,
+    guidance=_ARRIVAL_GUIDANCE,
+    checkpoints=(_SAFETY_BRIEFING,),
+)
+_REPAIR = StepSpec(
+    "repair",
+    "维修与试运行 / Repair and test run",
+    FIELD_OWNER,
+    WORKING_DAY,
+    guidance=(
+        "- 记录故障原因、维修内容和更换的备件（含旧件去向）。\n"
+        "- 修复后按工况连续试运行至少 30 分钟；试运行中再次报警的，重新处理后重新填写。\n"
+        "- 拍下修复部位的照片。\n\n"
+        "- Record the root cause, the work done and the parts replaced (and where the old parts went).\n"
+        "- Run the machine under load for at least 30 minutes after the repair; if the alarm comes back, "
+        "fix it and answer again.\n"
+        "- Take a photo of the repaired part."
+    ),
+    checkpoints=(
+        CheckpointSpec("root-cause", "故障原因 / Root cause", TEXT, text=("{diagnosis}", "{diagnosis}")),
+        CheckpointSpec(
+            "work-done",
+            "维修内容与更换的备件 / Work done and parts replaced",
+            TEXT,
+            text=("{resolution}", "{resolution}"),
+        ),
+        CheckpointSpec(
+            "test-run",
+            "修复后连续试运行时间 / Continuous test run after the repair",
+            NUMBER,
+            critical=True,
+            min_value=30,
+            unit="min",
+            answers=(30, 240),
+            failing=(8, 25),
+        ),
+        CheckpointSpec("photo-after", "修复部位照片 / Photo of the repaired part", PHOTO, mandatory=False),
+    ),
+)
+_ACCEPTANCE = StepSpec(
+    "acceptance",
+    "客户验收 / Customer acceptance",
+    FIELD_OWNER,
+    2 * HOUR,
+    milestone="维修完成 / Repair completed",
+    guidance=(
+        "- 与客户一起确认设备恢复正常，请客户在服务报告上签字。\n\n"
+        "- Confirm with the customer that the machine is back to normal and have the service report signed."
+    ),
+    checkpoints=(
+        CheckpointSpec(
+            "customer-ok",
+            "客户确认设备恢复正常 / Customer confirms the machine is back to normal",
+            YES_NO,
+            critical=True,
+        ),
+        CUSTOMER_SATISFACTION,
+        CheckpointSpec(
+            "service-report",
+            "客户签字的服务报告 / Service report signed by the customer",
+            FILE,
+            mandatory=False,
+        ),
+    ),
+)
+FAULT_REPAIR = SopSpec(
+    "fault-repair",
+    "故障维修 / Fault repair",
+    "现场故障维修的标准流程：一线受理与远程排查，备件确认与预约上门同时进行，到场安全确认，维修与试运行，客户验收。"
+    " / The standard process for an on-site fault repair: frontline triage and remote troubleshooting, the "
+    "parts check and the visit booking side by side, safety on arrival, repair with a test run, customer "
+    "acceptance.",
+    (
+        SopVersionSpec(
+            "首版：按 2025 版服务手册整理。 / First version, from the 2025 service handbook.",
+            (_TRIAGE, _PARTS, _SCHEDULE, _ARRIVAL, _REPAIR, _ACCEPTANCE),
+        ),
+        SopVersionSpec(
+            "一起现场险肇事件复盘后，到场安全确认新增关键检查点“上锁挂牌（LOTO）并验证无电”；远程排查改按知识库清单执行，"
+            "时间标准由 8 个工作小时缩短为 6 个。"
+            " / After the review of a near miss on site, the arrival safety check gains a critical "
+            "checkpoint: lockout-tagout applied and zero energy verified. Remote troubleshooting now follows "
+            "the knowledge-base checklist, so its time standard drops from 8 working hours to 6.",
+            (
+                replace(_TRIAGE, minutes=6 * HOUR),
+                _PARTS,
+                _SCHEDULE,
+                replace(
+                    _ARRIVAL,
+                    guidance=_ARRIVAL_GUIDANCE + _LOTO_GUIDANCE,
+                    checkpoints=(_SAFETY_BRIEFING, _LOTO),
+                ),
+                _REPAIR,
+                _ACCEPTANCE,
+            ),
+            effective_days_ago=FAULT_REPAIR_V2_DAYS_AGO,
+        ),
+    ),
+)
+
+# --- 远程支持 Remote support: the desk gathers the facts and runs the first-line checks, technical support
+# analyses (a hand-off with a one-day OLA), the desk applies the fix and verifies it with the customer.
+
+REMOTE_SUPPORT = SopSpec(
+    "remote-support",
+    "远程支持 / Remote support",
+    "远程诊断与处理的标准流程：一线受理并排查，技术支持分析，一线远程处理，运行验证后由客户确认。"
+    " / The standard process for remote diagnosis and repair: the frontline takes the request and runs the "
+    "first checks, technical support analyses, the frontline applies the fix, and the customer confirms "
+    "after a verification run.",
+    (
+        SopVersionSpec(
+            "首版。 / First version.",
+            (
+                StepSpec(
+                    "intake",
+                    "受理与信息收集 / Intake and details",
+                    FRONTLINE,
+                    2 * HOUR,
+                    milestone="已受理 / Request received",
+                    guidance=(
+                        "- 记录问题现象、报警代码、系统软件版本和最近的参数修改。\n"
+                        "- 请客户拍报警画面。\n\n"
+                        "- Record the symptom, the alarm code, the controller software version and any "
+                        "recent parameter changes.\n"
+                        "- Ask the customer for a photo of the alarm screen."
+                    ),
+                    checkpoints=(
+                        CheckpointSpec(
+                            "symptom",
+                            "问题描述与报警代码 / Problem and alarm code",
+                            TEXT,
+                            text=("{subject}", "{subject}"),
+                        ),
+                        CheckpointSpec(
+                            "software-version",
+                            "数控系统软件版本 / Controller software version",
+                            TEXT,
+                            mandatory=False,
+                            text=("V3.2", "V3.2"),
+                        ),
+                        CheckpointSpec(
+                            "alarm-photo", "报警画面照片 / Photo of the alarm screen", PHOTO, mandatory=False
+                        ),
+                    ),
+                ),
+                StepSpec(
+                    "first-line",
+                    "一线远程排查 / First-line remote checks",
+                    FRONTLINE,
+                    4 * HOUR,
+                    guidance=(
+                        "- 按知识库清单检查报警履历、参数和 I/O 状态。\n"
+                        "- 解决不了的，备份参数和报警履历后转技术支持。\n\n"
+                        "- Check the alarm history, parameters and I/O states against the knowledge base.\n"
+                        "- What you cannot solve goes to technical support, with the parameter backup and "
+                        "the alarm history."
+                    ),
+                    checkpoints=(
+                        CheckpointSpec(
+                            "kb-checks", "已按知识库清单排查 / Knowledge-base checklist done", YES_NO
+                        ),
+                        CheckpointSpec(
+                            "findings",
+                            "排查记录 / Findings so far",
+                            TEXT,
+                            text=(
+                                "已检查报警履历、参数和 I/O 状态，需技术支持进一步分析。",
+                                "Alarm history, parameters and I/O checked; technical support needs to "
+                                "analyse further.",
+                            ),
+                        ),
+                    ),
+                ),
+                StepSpec(
+                    "analysis",
+                    "技术支持分析 / Technical support analysis",
+                    BACK_OFFICE,
+                    WORKING_DAY,
+                    team=TECH,
+                    milestone="诊断完成 / Diagnosis complete",
+                    guidance=(
+                        "**运营级协议：1 个工作日内给出结论。**\n\n"
+                        "- 分析报警履历、参数备份和远程连接数据，给出原因和处理方案。\n"
+                        "- 需要厂家实验室分析的，在工单里写明预计日期。\n\n"
+                        "**OLA: a conclusion within 1 working day.**\n\n"
+                        "- Analyse the alarm history, the parameter backup and the remote session data; "
+                        "give the cause and the fix.\n"
+                        "- If the manufacturer's lab must look at it, note the expected date on the ticket."
+                    ),
+                    checkpoints=(
+                        CheckpointSpec(
+                            "root-cause",
+                            "分析结论 / Conclusion of the analysis",
+                            TEXT,
+                            text=("{diagnosis}", "{diagnosis}"),
+                        ),
+                        CheckpointSpec(
+                            "archived",
+                            "报警履历与参数备份已存档 / Alarm history and parameter backup archived",
+                            YES_NO,
+                        ),
+                        CheckpointSpec(
+                            "analysis-report", "分析报告 / Analysis report", FILE, mandatory=False
+                        ),
+                    ),
+                ),
+                StepSpec(
+                    "remote-fix",
+                    "远程处理 / Remote fix",
+                    FRONTLINE,
+                    WORKING_DAY,
+                    guidance=(
+                        "- 修改任何参数或程序之前先备份。\n"
+                        "- 远程操作前征得客户同意，并确认现场有人看护设备。\n\n"
+                        "- Back up before changing any parameter or program.\n"
+                        "- Get the customer's consent before a remote session and make sure someone is "
+                        "watching the machine."
+                    ),
+                    checkpoints=(
+                        CheckpointSpec(
+                            "backup-before",
+                            "修改前已备份参数和程序 / Parameters and programs backed up before any change",
+                            YES_NO,
+                            critical=True,
+                        ),
+                        CheckpointSpec(
+                            "action",
+                            "处理措施 / Action taken",
+                            TEXT,
+                            text=("{resolution}", "{resolution}"),
+                        ),
+                    ),
+                ),
+                StepSpec(
+                    "verify",
+                    "运行验证与客户确认 / Verification with the customer",
+                    FRONTLINE,
+                    WORKING_DAY,
+                    milestone="问题已解决 / Problem solved",
+                    guidance=(
+                        "- 请客户按正常工况运行至少 2 小时，再确认问题已解决。\n\n"
+                        "- Have the customer run the machine normally for at least 2 hours before "
+                        "confirming."
+                    ),
+                    checkpoints=(
+                        CheckpointSpec(
+                            "run-hours",
+                            "处理后无故障运行时间 / Trouble-free running after the fix",
+                            NUMBER,
+                            critical=True,
+                            min_value=2,
+                            unit="h",
+                            answers=(2, 8),
+                            failing=(0.3, 1.5),
+                            decimals=1,
+                        ),
+                        CheckpointSpec(
+                            "customer-ok",
+                            "客户确认问题已解决 / Customer confirms the problem is solved",
+                            YES_NO,
+                        ),
+                    ),
+                ),
+            ),
+        ),
+    ),
+)
+
+# --- 安装调试 Installation and commissioning: site readiness, tools and booking side by side, placement
+# and levelling, power-up and accuracy check, training and acceptance.
+
+INSTALLATION = SopSpec(
+    "installation",
+    "安装调试 / Installation and commissioning",
+    "新设备到货后的安装调试：确认现场条件，准备工具并预约，就位调平，通电调试和精度检验，培训操作人员并验收。"
+    " / Installing and commissioning a new machine: check the site, prepare the tools and book the date, "
+    "place and level the machine, power it up and check its accuracy, train the operators and get the "
+    "acceptance signed.",
+    (
+        SopVersionSpec(
+            "首版。 / First version.",
+            (
+                StepSpec(
+                    "site-check",
+                    "现场条件确认 / Site readiness check",
+                    FRONTLINE,
+                    WORKING_DAY,
+                    guidance=(
+                        "- 对照设备布置图确认地基、空间和吊装通道。\n"
+                        "- 请客户测量进线电压；超出 380 V ±10 % 的，由客户先整改供电。\n\n"
+                        "- Check the foundation, the space and the rigging path against the layout drawing.\n"
+                        "- Have the customer measure the supply; outside 380 V ±10 % the customer fixes the "
+                        "supply first."
+                    ),
+                    checkpoints=(
+                        CheckpointSpec(
+                            "foundation",
+                            "地基、空间与吊装通道符合布置图 / Foundation, space and rigging path match the "
+                            "layout drawing",
+                            YES_NO,
+                            critical=True,
+                        ),
+                        CheckpointSpec(
+                            "supply-voltage",
+                            "进线电压（线电压） / Supply voltage (line to line)",
+                            NUMBER,
+                            critical=True,
+                            min_value=342,
+                            max_value=418,
+                            unit="V",
+                            answers=(372, 396),
+                            failing=(326, 339),
+                        ),
+                        CheckpointSpec("site-photo", "现场照片 / Photo of the site", PHOTO, mandatory=False),
+                    ),
+                ),
+                StepSpec(
+                    "kit",
+                    "工具与随机附件准备 / Tools and accessories",
+                    FIELD_OWNER,
+                    WORKING_DAY,
+                    parallel_group="prepare",
+                    guidance=(
+                        "- 按装箱单清点随机附件；检查水平仪和检具的校准有效期。\n\n"
+                        "- Count the accessories against the packing list; check the calibration dates of "
+                        "the level and the gauges."
+                    ),
+                    checkpoints=(
+                        CheckpointSpec(
+                            "packing-list",
+                            "已按装箱单清点随机附件 / Accessories counted against the packing list",
+                            YES_NO,
+                        ),
+                        CheckpointSpec(
+                            "instruments",
+                            "水平仪与检具在校准有效期内 / Level and gauges within their calibration",
+                            YES_NO,
+                            critical=True,
+                        ),
+                    ),
+                ),
+                StepSpec(
+                    "appointment",
+                    "预约安装 / Book the installation",
+                    FRONTLINE,
+                    WORKING_DAY,
+                    parallel_group="prepare",
+                    milestone="已预约安装 / Installation booked",
+                    checkpoints=(
+                        DATE_AGREED,
+                        CheckpointSpec(
+                            "rigging",
+                            "客户已安排吊车和叉车 / Customer arranged the crane and the forklift",
+                            YES_NO,
+                        ),
+                    ),
+                ),
+                StepSpec(
+                    "install",
+                    "就位调平 / Placing and levelling",
+                    FIELD_OWNER,
+                    3 * WORKING_DAY,
+                    guidance=(
+                        "- 水平度不超过 0.02 mm/m；超差的重新调整垫铁后再测。\n"
+                        "- 地脚螺栓按说明书力矩紧固。\n\n"
+                        "- Levelness within 0.02 mm/m; if it is out, re-shim and measure again.\n"
+                        "- Torque the anchor bolts as the manual says."
+                    ),
+                    checkpoints=(
+                        CheckpointSpec(
+                            "level",
+                            "水平度 / Levelness",
+                            NUMBER,
+                            critical=True,
+                            max_value=0.02,
+                            unit="mm/m",
+                            answers=(0.006, 0.018),
+                            failing=(0.024, 0.04),
+                            decimals=3,
+                        ),
+                        CheckpointSpec("anchors", "地脚螺栓已按力矩紧固 / Anchor bolts torqued", YES_NO),
+                    ),
+                ),
+                StepSpec(
+                    "commission",
+                    "通电调试与精度检验 / Commissioning",
+                    FIELD_OWNER,
+                    WORKING_DAY,
+                    guidance=(
+                        "- 通电前检查相序和接地；调试后备份全部参数。\n"
+                        "- 按验收标准加工试切件并检验。\n\n"
+                        "- Check the phase sequence and earthing before power-up; back up every parameter "
+                        "after commissioning.\n"
+                        "- Cut the acceptance test piece and measure it."
+                    ),
+                    checkpoints=(
+                        CheckpointSpec(
+                            "test-piece",
+                            "试切件检验合格 / Test piece within tolerance",
+                            YES_NO,
+                            critical=True,
+                        ),
+                        CheckpointSpec(
+                            "accuracy-report", "精度检验报告 / Accuracy report", FILE, mandatory=False
+                        ),
+                        CheckpointSpec(
+                            "notes",
+                            "调试记录 / Commissioning notes",
+                            TEXT,
+                            mandatory=False,
+                            text=(
+                                "相序、接地检查正常，参数已备份，试切件尺寸合格。",
+                                "Phase sequence and earthing fine, parameters backed up, test piece in "
+                                "tolerance.",
+                            ),
+                        ),
+                    ),
+                ),
+                StepSpec(
+                    "handover",
+                    "操作培训与验收 / Operator training and acceptance",
+                    FIELD_OWNER,
+                    WORKING_DAY,
+                    milestone="验收完成 / Installation accepted",
+                    checkpoints=(
+                        CheckpointSpec(
+                            "trained",
+                            "已培训的操作人员 / Operators trained",
+                            NUMBER,
+                            min_value=1,
+                            unit="人 / people",
+                            answers=(2, 6),
+                        ),
+                        CheckpointSpec(
+                            "accepted",
+                            "客户已签署验收单 / Acceptance form signed",
+                            YES_NO,
+                            critical=True,
+                        ),
+                        CheckpointSpec(
+                            "acceptance-form", "验收单扫描件 / Scanned acceptance form", FILE, mandatory=False
+                        ),
+                    ),
+                ),
+            ),
+        ),
+    ),
+)
+
+# --- 预防性维护 Preventive maintenance: plan, kit, the visit with its safety and vibration checks, report.
+
+PREVENTIVE_MAINTENANCE = SopSpec(
+    "preventive-maintenance",
+    "预防性维护 / Preventive maintenance",
+    "按合同进行的定期保养和巡检：确认计划，准备保养包，现场保养（含安全回路和振动检测），出具保养报告。"
+    " / Scheduled maintenance and inspections under contract: confirm the plan, prepare the kit, service "
+    "the machine on site (safety circuits and vibration included) and report.",
+    (
+        SopVersionSpec(
+            "首版。 / First version.",
+            (
+                StepSpec(
+                    "plan",
+                    "确认保养计划 / Confirm the maintenance plan",
+                    FRONTLINE,
+                    WORKING_DAY,
+                    checkpoints=(
+                        DATE_AGREED,
+                        CheckpointSpec(
+                            "running-hours",
+                            "设备累计运行时间 / Machine running hours",
+                            NUMBER,
+                            mandatory=False,
+                            unit="h",
+                            answers=(1800, 16000),
+                        ),
+                    ),
+                ),
+                StepSpec(
+                    "kit",
+                    "准备保养包 / Prepare the maintenance kit",
+                    FIELD_OWNER,
+                    WORKING_DAY,
+                    guidance=(
+                        "- 按机型保养清单领取滤芯、油品和密封件。\n\n"
+                        "- Draw the filters, oil and seals on the model's maintenance list."
+                    ),
+                    checkpoints=(
+                        CheckpointSpec(
+                            "kit-complete",
+                            "滤芯、油品和密封件齐全 / Filters, oil and seals complete",
+                            YES_NO,
+                        ),
+                    ),
+                ),
+                StepSpec(
+                    "service",
+                    "现场保养 / On-site maintenance",
+                    FIELD_OWNER,
+                    5 * WORKING_DAY,
+                    guidance=(
+                        "- 按清单逐项保养并在点检表上签字。\n"
+                        "- 测量主电机或主轴振动速度：超过 4.5 mm/s 的，查明原因（对中、紧固、轴承），\n"
+                        "  处理后复测。\n"
+                        "- 测试急停和安全门联锁。\n\n"
+                        "- Work through the checklist item by item and sign it.\n"
+                        "- Measure the vibration velocity of the main motor or spindle: above 4.5 mm/s, find "
+                        "the cause (alignment, fastening, bearings), fix it and measure again.\n"
+                        "- Test the emergency stops and the door interlocks."
+                    ),
+                    checkpoints=(
+                        CheckpointSpec(
+                            "consumables",
+                            "已按清单更换滤芯和油品 / Filters and oil replaced per the checklist",
+                            YES_NO,
+                        ),
+                        CheckpointSpec(
+                            "vibration",
+                            "振动速度（主电机或主轴） / Vibration velocity (main motor or spindle)",
+                            NUMBER,
+                            critical=True,
+                            max_value=4.5,
+                            unit="mm/s",
+                            answers=(0.6, 3.2),
+                            failing=(4.8, 7.1),
+                            decimals=1,
+                        ),
+                        CheckpointSpec(
+                            "safety-circuits",
+                            "急停与安全门联锁测试正常 / Emergency stops and door interlocks tested",
+                            YES_NO,
+                            critical=True,
+                        ),
+                        CheckpointSpec(
+                            "checklist-photo", "点检表照片 / Photo of the checklist", PHOTO, mandatory=False
+                        ),
+                    ),
+                ),
+                StepSpec(
+                    "report",
+                    "保养报告与建议 / Report and recommendations",
+                    FIELD_OWNER,
+                    WORKING_DAY,
+                    milestone="保养完成 / Maintenance done",
+                    checkpoints=(
+                        CheckpointSpec(
+                            "findings",
+                            "发现与建议 / Findings and recommendations",
+                            TEXT,
+                            text=("{resolution}", "{resolution}"),
+                        ),
+                        CheckpointSpec(
+                            "next-service",
+                            "建议下次保养时间 / Next service due",
+                            TEXT,
+                            mandatory=False,
+                            text=("3 个月后", "In three months"),
+                        ),
+                        CheckpointSpec("report-file", "保养报告 / Maintenance report", FILE, mandatory=False),
+                    ),
+                ),
+            ),
+        ),
+    ),
+)
+
+# --- 咨询 Consultation: log, look it up, answer, confirm.
+
+CONSULTATION = SopSpec(
+    "consultation",
+    "咨询 / Consultation",
+    "客户咨询（保修、合同、技术、交货期）的答复流程。 / Answering customers' questions (warranty, contracts, "
+    "technical matters, lead times).",
+    (
+        SopVersionSpec(
+            "首版。 / First version.",
+            (
+                StepSpec(
+                    "log",
+                    "受理登记 / Log the question",
+                    FRONTLINE,
+                    HOUR,
+                    checkpoints=(
+                        CheckpointSpec("topic", "咨询主题 / Topic", TEXT, text=("{subject}", "{subject}")),
+                    ),
+                ),
+                StepSpec(
+                    "research",
+                    "查询档案与资料 / Check the records",
+                    FRONTLINE,
+                    4 * HOUR,
+                    guidance=(
+                        "- 以设备档案、合同和资料库为准，不凭记忆答复。\n\n"
+                        "- Answer from the machine record, the contract and the document library, not "
+                        "from memory."
+                    ),
+                    checkpoints=(
+                        CheckpointSpec(
+                            "records-checked",
+                            "已核对设备档案、合同和资料库 / Machine record, contract and library checked",
+                            YES_NO,
+                        ),
+                        CheckpointSpec("reference", "参考资料 / Reference document", FILE, mandatory=False),
+                    ),
+                ),
+                StepSpec(
+                    "answer",
+                    "答复客户 / Answer the customer",
+                    FRONTLINE,
+                    4 * HOUR,
+                    milestone="已答复 / Answered",
+                    checkpoints=(
+                        CheckpointSpec(
+                            "answer-summary",
+                            "答复要点 / Summary of the answer",
+                            TEXT,
+                            text=("{resolution}", "{resolution}"),
+                        ),
+                    ),
+                ),
+                StepSpec(
+                    "confirm",
+                    "确认客户已清楚 / Confirm the answer is clear",
+                    FRONTLINE,
+                    WORKING_DAY,
+                    checkpoints=(
+                        CheckpointSpec(
+                            "understood",
+                            "客户确认答复清楚 / Customer confirms the answer is clear",
+                            YES_NO,
+                        ),
+                        CUSTOMER_SATISFACTION,
+                    ),
+                ),
+            ),
+        ),
+    ),
+)
+
+# --- 投诉处理 Complaint handling: apologise, investigate, remedy approved by the service manager, reply,
+# quality review.
+
+COMPLAINT_HANDLING = SopSpec(
+    "complaint-handling",
+    "投诉处理 / Complaint handling",
+    "客户投诉的处理流程：当天致歉受理，调查核实，经服务经理批准的整改与补救，答复客户，纳入质量复盘。"
+    " / Handling a complaint: apologise and log it the same day, investigate, a corrective action and "
+    "remedy approved by the service manager, reply to the customer, and a quality review.",
+    (
+        SopVersionSpec(
+            "首版。 / First version.",
+            (
+                StepSpec(
+                    "acknowledge",
+                    "致歉与受理 / Apologise and log",
+                    FRONTLINE,
+                    HOUR,
+                    milestone="投诉已受理 / Complaint received",
+                    guidance=(
+                        "- 服务台主管 1 小时内致电客户致歉，说明处理时限。\n\n"
+                        "- The desk lead calls the customer within the hour to apologise and say when "
+                        "they will hear back."
+                    ),
+                    checkpoints=(
+                        CheckpointSpec(
+                            "category",
+                            "投诉内容 / What the complaint is about",
+                            TEXT,
+                            text=("{subject}", "{subject}"),
+                        ),
+                        CheckpointSpec(
+                            "called-back",
+                            "服务台主管已致电客户 / The desk lead has called the customer",
+                            YES_NO,
+                        ),
+                    ),
+                ),
+                StepSpec(
+                    "investigate",
+                    "调查核实 / Investigate",
+                    FRONTLINE,
+                    2 * WORKING_DAY,
+                    checkpoints=(
+                        CheckpointSpec(
+                            "findings",
+                            "调查结论 / Findings",
+                            TEXT,
+                            text=(
+                                "已与相关团队复盘，投诉事实属实。",
+                                "Reviewed with the teams involved; the complaint is justified.",
+                            ),
+                        ),
+                        CheckpointSpec("evidence", "证据材料 / Evidence", FILE, mandatory=False),
+                    ),
+                ),
+                StepSpec(
+                    "remedy",
+                    "整改与补救方案 / Corrective action and remedy",
+                    FRONTLINE,
+                    2 * WORKING_DAY,
+                    guidance=(
+                        "- 整改措施针对根本原因；补偿方案须经服务经理批准。\n\n"
+                        "- The corrective action addresses the root cause; any compensation needs the "
+                        "service manager's approval."
+                    ),
+                    checkpoints=(
+                        CheckpointSpec(
+                            "action",
+                            "整改措施与补救 / Corrective action and remedy",
+                            TEXT,
+                            text=("{resolution}", "{resolution}"),
+                        ),
+                        CheckpointSpec(
+                            "approved",
+                            "服务经理已批准 / Approved by the service manager",
+                            YES_NO,
+                            critical=True,
+                        ),
+                    ),
+                ),
+                StepSpec(
+                    "reply",
+                    "答复客户 / Reply to the customer",
+                    FRONTLINE,
+                    4 * HOUR,
+                    milestone="已答复处理结果 / Outcome communicated",
+                    checkpoints=(
+                        CheckpointSpec(
+                            "accepted",
+                            "客户接受处理结果 / Customer accepts the outcome",
+                            YES_NO,
+                            critical=True,
+                        ),
+                    ),
+                ),
+                StepSpec(
+                    "review",
+                    "质量复盘 / Quality review",
+                    FRONTLINE,
+                    WORKING_DAY,
+                    checkpoints=(
+                        CheckpointSpec(
+                            "lesson",
+                            "经验教训与预防措施 / Lesson and prevention",
+                            TEXT,
+                            text=(
+                                "列入本月服务质量例会，跟踪整改落实。",
+                                "On this month's service quality review; the corrective action is tracked.",
+                            ),
+                        ),
+                        CUSTOMER_SATISFACTION,
+                    ),
+                ),
+            ),
+        ),
+    ),
+)
+
+SOPS = (FAULT_REPAIR, REMOTE_SUPPORT, INSTALLATION, PREVENTIVE_MAINTENANCE, CONSULTATION, COMPLAINT_HANDLING)
+
+INSTALLATION_TYPE, FAULT_REPAIR_TYPE, MAINTENANCE_TYPE, REMOTE_TYPE, CONSULTATION_TYPE, COMPLAINT_TYPE = (
+    "installation",
+    "fault-repair",
+    "preventive-maintenance",
+    "remote-support",
+    "consultation",
+    "complaint-handling",
+)
+
+# The catalogue, in the order customers see it. Targets given here replace the matching SLA policy's for
+# tickets of the type (business minutes on the policy's calendar); the others follow the policies.
+SERVICE_TYPES = (
+    ServiceTypeSpec(
+        INSTALLATION_TYPE,
+        "安装调试 / Installation and commissioning",
+        "新设备到货后的安装、调试、精度检验和操作培训；到货后 3 个工作日内到场，10 个工作日内验收。"
+        "由销售订单触发，服务台登记。 / Installing, commissioning and accuracy-checking a new machine and "
+        "training its operators: on site within 3 working days of delivery, accepted within 10. Booked by "
+        "the service desk from the sales order.",
+        FIELD_CATEGORY,
+        Kind.FIELD_VISIT,
+        Priority.P3,
+        ("installation", "commissioning", "geometric-accuracy"),
+        INSTALLATION.code,
+        resolution=10 * WORKING_DAY,
+        on_site=3 * WORKING_DAY,
+        customer_selectable=False,
+    ),
+    ServiceTypeSpec(
+        FAULT_REPAIR_TYPE,
+        "故障维修 / Fault repair",
+        "设备故障的现场维修：远程排查后派工程师上门，备件与预约同时准备。时限按故障优先级的 SLA 政策。"
+        " / On-site repair of a machine fault: remote troubleshooting first, then an engineer on site, with "
+        "the parts and the booking prepared side by side. Targets follow the SLA policy of the fault's "
+        "priority.",
+        FIELD_CATEGORY,
+        Kind.FAULT,
+        Priority.P2,
+        ("mechanical", "electrical", "hydraulics"),
+        FAULT_REPAIR.code,
+    ),
+    ServiceTypeSpec(
+        MAINTENANCE_TYPE,
+        "预防性维护 / Preventive maintenance",
+        "按合同的定期保养、巡检和校准，提前预约，10 个工作日内完成。"
+        " / Scheduled maintenance, inspections and calibration under contract, booked ahead and done within "
+        "10 working days.",
+        FIELD_CATEGORY,
+        Kind.FIELD_VISIT,
+        Priority.P4,
+        ("preventive-maintenance", "lubrication", "vibration-analysis"),
+        PREVENTIVE_MAINTENANCE.code,
+        resolution=10 * WORKING_DAY,
+    ),
+    ServiceTypeSpec(
+        REMOTE_TYPE,
+        "远程支持 / Remote support",
+        "电话和远程连接诊断、参数恢复和软件升级，由技术支持分析。"
+        " / Diagnosis over the phone and a remote connection, parameter restores and software upgrades, "
+        "analysed by technical support.",
+        REMOTE_CATEGORY,
+        Kind.FAULT,
+        Priority.P3,
+        ("remote-diagnostics", "cnc-controller", "plc"),
+        REMOTE_SUPPORT.code,
+    ),
+    ServiceTypeSpec(
+        CONSULTATION_TYPE,
+        "咨询 / Consultation",
+        "保修、合同、技术和交货期咨询，2 个工作日内答复。"
+        " / Questions about warranty, contracts, technical matters and lead times, answered within 2 working "
+        "days.",
+        ADVISORY_CATEGORY,
+        Kind.INQUIRY,
+        Priority.P4,
+        ("warranty", "contracts", "applications"),
+        CONSULTATION.code,
+        resolution=2 * WORKING_DAY,
+    ),
+    ServiceTypeSpec(
+        COMPLAINT_TYPE,
+        "投诉处理 / Complaint handling",
+        "对服务的投诉：服务台主管 1 小时内致电，2 个工作日内给出处理结果。客户可在门户直接投诉。"
+        " / Complaints about our service: the desk lead calls within the hour and the outcome follows within "
+        "2 working days. Customers can complain straight from the portal.",
+        COMPLAINT_CATEGORY,
+        Kind.COMPLAINT,
+        Priority.P2,
+        ("customer-relations",),
+        COMPLAINT_HANDLING.code,
+    ),
+)
+
+
 # --- Ticket stories ---------------------------------------------------------------------------------
 
 # How a ticket gets handled: solved remotely by the desk, by a field engineer on site, with help from
@@ -641,9 +1723,14 @@ class Scenario:
     resolution: ZhEn
     weight: int = 2
     parts_on_site: bool = False  # an on-site repair that waits for a part
+    # The service type (SERVICE_TYPES) of the ticket; a fault's follows its route (FAULT_SERVICES).
+    service: str = ""
 
 
 P1, P2, P3, P4 = Priority.P1, Priority.P2, Priority.P3, Priority.P4
+# A fault repaired on site follows the fault-repair SOP; one fixed remotely, with or without technical
+# support, the remote-support SOP; a part shipped for the customer to fit, none.
+FAULT_SERVICES = {ONSITE: FAULT_REPAIR_TYPE, REMOTE: REMOTE_TYPE, BACKOFFICE: REMOTE_TYPE}
 
 FAULTS = (
     Scenario(
@@ -1163,6 +2250,7 @@ REQUESTS = (
             "the report is in your inbox.",
         ),
         weight=4,
+        service=MAINTENANCE_TYPE,
     ),
     Scenario(
         Kind.REQUEST,
@@ -1232,6 +2320,7 @@ REQUESTS = (
             "We backed up the parameters and upgraded the software remotely; the release notes are in your "
             "inbox.",
         ),
+        service=REMOTE_TYPE,
     ),
     Scenario(
         Kind.REQUEST,
@@ -1270,6 +2359,7 @@ COMPLAINTS = (
             "We confirmed the previous job overran and nobody told you. Dispatch now requires a call for any "
             "delay over 30 minutes, and this visit is free of charge.",
         ),
+        service=COMPLAINT_TYPE,
     ),
     Scenario(
         Kind.COMPLAINT,
@@ -1288,6 +2378,7 @@ COMPLAINTS = (
             "not a "
             "single component, and we will check in every week for 30 days.",
         ),
+        service=COMPLAINT_TYPE,
     ),
     Scenario(
         Kind.COMPLAINT,
@@ -1306,6 +2397,7 @@ COMPLAINTS = (
             "expedited. The part is now in the East China safety stock, and we will add a free service "
             "visit.",
         ),
+        service=COMPLAINT_TYPE,
     ),
     Scenario(
         Kind.COMPLAINT,
@@ -1325,6 +2417,7 @@ COMPLAINTS = (
             "duty phone.",
         ),
         weight=1,
+        service=COMPLAINT_TYPE,
     ),
 )
 
@@ -1397,6 +2490,7 @@ INQUIRIES = (
             "The warranty of this machine ends on {warranty_end}.",
         ),
         weight=3,
+        service=CONSULTATION_TYPE,
     ),
     Scenario(
         Kind.INQUIRY,
@@ -1414,6 +2508,7 @@ INQUIRIES = (
             "延保方案和报价已发到您的邮箱，客户经理会与您电话联系。",
             "The options and prices are in your inbox; your account manager will call you.",
         ),
+        service=CONSULTATION_TYPE,
     ),
     Scenario(
         Kind.INQUIRY,
@@ -1431,6 +2526,7 @@ INQUIRIES = (
             "Yes. It needs one network cable with outbound access on port 443; we supply a secure gateway "
             "and nothing can connect in.",
         ),
+        service=CONSULTATION_TYPE,
     ),
     Scenario(
         Kind.INQUIRY,
@@ -1448,6 +2544,7 @@ INQUIRIES = (
             "The lead time is about eight weeks; a sales colleague will contact you.",
         ),
         weight=1,
+        service=CONSULTATION_TYPE,
     ),
 )
 
@@ -1469,7 +2566,8 @@ VISITS = (
             "Installed and commissioned: accuracy acceptance passed, operators trained and the acceptance "
             "form signed.",
         ),
-        weight=1,
+        weight=2,
+        service=INSTALLATION_TYPE,
     ),
     Scenario(
         Kind.FIELD_VISIT,
@@ -1487,6 +2585,7 @@ VISITS = (
             "Inspection done: all readings normal; the drive belt should be replaced at the next service.",
         ),
         weight=4,
+        service=MAINTENANCE_TYPE,
     ),
     Scenario(
         Kind.FIELD_VISIT,
@@ -1503,6 +2602,7 @@ VISITS = (
             "光路已校准，更换 2 片保护镜，功率测试 100%。",
             "The beam path is aligned, two protective windows replaced and the power test reads 100 %.",
         ),
+        service=MAINTENANCE_TYPE,
     ),
     Scenario(
         Kind.FIELD_VISIT,
@@ -1519,6 +2619,7 @@ VISITS = (
             "三轴定位精度检测及补偿完成，检测报告已通过邮件发送。",
             "All three axes measured and compensated; the report has been emailed.",
         ),
+        service=MAINTENANCE_TYPE,
     ),
 )
 
@@ -1653,3 +2754,52 @@ COMPLAINT_NOTE: ZhEn = (
     "Reviewed with the teams involved; this case goes on this month's service quality review.",
 )
 MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+# What people write while they carry out an SOP (see SOPS).
+PART_LIST: ZhEn = (
+    "按诊断备件 1 套，{warehouse}发出，顺丰单号 SF{tracking}。",
+    "One set per the diagnosis, shipped from the {warehouse}, tracking SF{tracking}.",
+)
+PART_COURIER_LIST: ZhEn = (
+    "按诊断备件 1 套，{warehouse}当日专送。",
+    "One set per the diagnosis, same-day courier from the {warehouse}.",
+)
+TEST_RUN_FAILED: ZhEn = (
+    "试运行 {minutes} 分钟后报警再次出现，重新检查调整后继续试运行。",
+    "The alarm came back {minutes} minutes into the test run; rechecked and adjusted, running again.",
+)
+RUN_FAILED: ZhEn = (
+    "客户反馈：处理后运行 {hours} 小时报警再次出现。已远程再次调整，请继续观察。",
+    "The customer reports the alarm came back after {hours} h; adjusted again remotely, please keep "
+    "watching.",
+)
+VIBRATION_HIGH: ZhEn = (
+    "振动速度 {value} mm/s 超标：电机底座螺栓松动，已重新紧固并找正，复测。",
+    "Vibration at {value} mm/s is over the limit: the motor base bolts were loose; retightened and "
+    "realigned, measuring again.",
+)
+LEVEL_OUT: ZhEn = (
+    "水平度 {value} mm/m 超差，重新调整垫铁后复测。",
+    "Levelness {value} mm/m is out of tolerance; re-shimming and measuring again.",
+)
+VOLTAGE_LOW: ZhEn = (
+    "您好，贵司测得的进线电压为 {value} V，低于设备要求（380 V ±10 %）。"
+    "请安排电工整改供电，整改后我们复测并预约安装。",
+    "Hello, the supply you measured is {value} V, below what the machine needs (380 V ±10 %). Please have "
+    "your electrician fix the supply; we will measure again and then book the installation.",
+)
+OVERRIDE_TEST_RUN: ZhEn = (
+    "客户产线急需恢复生产，试运行 {minutes} 分钟后交付使用；72 小时内电话回访，如再报警立即上门。",
+    "The customer needed the line back, so the machine was handed over after a {minutes}-minute test run; "
+    "we call back within 72 hours and return at once if the alarm recurs.",
+)
+OVERRIDE_NO_BACKUP: ZhEn = (
+    "修改参数前未做备份；已与设备自动备份逐项核对，参数无误。已对当事人进行流程辅导。",
+    "Parameters were changed without a backup first; checked item by item against the controller's "
+    "automatic backup and found correct. The agent has been coached on the procedure.",
+)
+OVERRIDE_NOT_ACCEPTED: ZhEn = (
+    "客户对补偿方案仍有异议，但整改措施已落实；由服务经理另行商务沟通，投诉按已处理结案。",
+    "The customer still disputes the compensation, but the corrective action is in place; the service "
+    "manager follows up commercially and the complaint is settled.",
+)

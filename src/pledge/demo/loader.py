@@ -11,13 +11,21 @@ The SLA policies (data.SLA_POLICIES, found by name) are created through the poli
 ticket, so each ticket gets its policy and clocks on creation. While a story plays, the worker's SLA
 sweep runs for its ticket at every instant one of its clocks fell due or reached an escalation level,
 so breaches and escalations (with their in-app notifications) are dated when they would have happened.
+
+The service catalogue (data.SERVICE_TYPES, found by code) and its SOPs (data.SOPS, found by code, each
+approved by the service manager to take effect at the start of the history, the fault-repair SOP's
+second version two months ago) are created before any ticket too. Tickets whose story fits a service get
+its type, so they carry the SOP version in effect on the day they came in, and their stories complete the
+steps through `sop_step_complete` as the work is done: checkpoints answered by whoever did the step
+(back-office steps by the team the ticket was handed to), some critical ones failing first time and put
+right, a few resolved by the service manager over a checkpoint, with a reason.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -36,15 +44,16 @@ from pledge.customers import services as customer_services
 from pledge.customers.choices import Tier
 from pledge.customers.models import Asset, Contact, Contract, Organisation
 from pledge.demo import data
-from pledge.demo.data import Equipment, OrgSpec, PolicySpec, Scenario, ZhEn
+from pledge.demo.data import CheckpointSpec, Equipment, OrgSpec, PolicySpec, Scenario, StepSpec, ZhEn
 from pledge.standards import services as standards_services
-from pledge.standards.models import BusinessCalendar, SlaPolicy
+from pledge.standards.choices import CheckpointKind
+from pledge.standards.models import BusinessCalendar, Checkpoint, ServiceType, SlaPolicy, Sop
 from pledge.standards.selectors import business_time_for
-from pledge.standards.services import EscalationLevelData, ensure_builtin_calendars
+from pledge.standards.services import CheckpointData, EscalationLevelData, StepData, ensure_builtin_calendars
 from pledge.tickets import clocks, escalation
 from pledge.tickets import services as ticket_services
 from pledge.tickets.choices import Channel, ClockState, Kind, Priority, Status
-from pledge.tickets.models import SlaClock, Ticket
+from pledge.tickets.models import SlaClock, Ticket, TicketStep
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 DAY_START, DAY_END = time(8, 30), time(18, 0)
@@ -96,6 +105,38 @@ RECENT_TICKETS = 40
 # them as warnings).
 NEAR_DUE = 3
 
+# How many of the tickets whose work fits a service get its type: the others were logged without one.
+TYPED_SHARE = 0.7
+# SOP steps. The back-office steps are the bottlenecks: technical support's analysis and the parts check
+# (and shipment) usually take part of a day or two, but (share, minutes) of them take longer than their
+# time standard, on top of the STUCK ones. The engineers are booked up less often on an SOP visit than
+# on a plain one.
+ANALYSIS_MINUTES, ANALYSIS_SLOW = (60.0, 420.0), (0.3, (1500.0, 4000.0))
+PARTS_MINUTES, PARTS_SLOW = (300.0, 1200.0), (0.5, (2900.0, 6000.0))
+NO_PART_MINUTES, NO_PART_SLOW = (20.0, 300.0), (0.2, (2400.0, 4800.0))
+# How often an on-site repair needs a part shipped first: (any fault, a fault that usually needs one).
+PART_NEEDED = (0.3, 0.7)
+BOOKED_UP = 0.1
+# How often an optional checkpoint is answered anyway (photo and file checkpoints never: the demo stores
+# no files).
+OPTIONAL_ANSWERED = 0.5
+# How often a critical checkpoint fails first time and is put right after another repair, by SOP; and how
+# often, of those, it cannot be put right and the service manager resolves over it (with a reason).
+FIRST_TIME_FAIL = {
+    data.FAULT_REPAIR_TYPE: 0.1,
+    data.REMOTE_TYPE: 0.07,
+    data.INSTALLATION_TYPE: 0.2,
+    data.MAINTENANCE_TYPE: 0.12,
+}
+NOT_PUT_RIGHT = 0.3
+# How often a parameter change goes ahead without a backup, and a complaint's outcome is not accepted:
+# both end in the service manager's override.
+NO_BACKUP, NOT_ACCEPTED = 0.03, 0.15
+# A few recent remote-support tickets wait on technical support for days, so the open queue always shows
+# tickets handed to the back office: (at most how many, created between these many hours ago, minutes
+# their analysis takes).
+HELD_HANDOFFS = (2, (8.0, 72.0), (3 * 1440.0, 6 * 1440.0))
+
 T = TypeVar("T")
 
 
@@ -139,9 +180,12 @@ def load_demo(
         ensure_builtin_calendars()
         customers = _load_customers(people, now.astimezone(LOCAL_TZ).date())
         _load_sla_policies(people)
+        catalogue = _load_service_catalogue(people, now)
         created = 0
         if not Ticket.objects.filter(organisation__in=[c.org for c in customers]).exists():
-            created = _TicketHistory(random.Random(seed), now, people, customers).load(ticket_count)
+            created = _TicketHistory(random.Random(seed), now, people, customers, catalogue).load(
+                ticket_count
+            )
     return _summary(created)
 
 
@@ -392,6 +436,146 @@ def _demo_policy(customer: OrgSpec, kind: str, priority: str, *, has_asset: bool
     return None
 
 
+# --- The service catalogue and its SOPs ------------------------------------------------------------
+
+
+class _Catalogue:
+    """The demo's service types by code, and what the stories need to carry out SOP steps."""
+
+    def __init__(self, service_types: dict[str, ServiceType]) -> None:
+        self.service_types = service_types
+        # Every checkpoint a step asks in any version of its SOP, by (SOP code, step key): what the demo's
+        # people answer (sop_step keeps those the ticket's version asks).
+        self.checkpoints: dict[tuple[str, str], list[CheckpointSpec]] = {}
+        for sop in data.SOPS:
+            for version in sop.versions:
+                for step in version.steps:
+                    known = self.checkpoints.setdefault((sop.code, step.key), [])
+                    for checkpoint in step.checkpoints:
+                        if all(checkpoint.key != other.key for other in known):
+                            known.append(checkpoint)
+        self._keys: dict[int, frozenset[str]] = {}
+        # The steps of the ticket whose story is playing: (ticket id, step key → (position, step id)).
+        self._steps: tuple[int, dict[str, tuple[int, int]]] = (0, {})
+
+    def step(self, ticket_id: int, key: str) -> tuple[int, frozenset[str]]:
+        """The position of the ticket's step `key` and the keys of that step's checkpoints."""
+        if self._steps[0] != ticket_id:
+            rows = TicketStep.objects.filter(ticket_id=ticket_id).values_list(
+                "step__key", "position", "step_id"
+            )
+            self._steps = (ticket_id, {step_key: (position, step_id) for step_key, position, step_id in rows})
+        position, step_id = self._steps[1][key]
+        if step_id not in self._keys:
+            self._keys[step_id] = frozenset(
+                Checkpoint.objects.filter(step_id=step_id).values_list("key", flat=True)
+            )
+        return position, self._keys[step_id]
+
+
+def _step_data(spec: StepSpec, people: _People) -> StepData:
+    return StepData(
+        key=spec.key,
+        name=spec.name,
+        owner=spec.owner,
+        time_standard_minutes=spec.minutes,
+        team=people.teams[spec.team] if spec.team else None,
+        parallel_group=spec.parallel_group,
+        is_milestone=bool(spec.milestone),
+        milestone_name=spec.milestone,
+        guidance=spec.guidance,
+        checkpoints=[
+            CheckpointData(
+                key=checkpoint.key,
+                label=checkpoint.label,
+                kind=checkpoint.kind,
+                mandatory=checkpoint.mandatory,
+                critical=checkpoint.critical,
+                min_value=checkpoint.min_value,
+                max_value=checkpoint.max_value,
+                unit=checkpoint.unit,
+            )
+            for checkpoint in spec.checkpoints
+        ],
+    )
+
+
+def _local(day: date, hour: int) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=LOCAL_TZ)
+
+
+def _load_service_catalogue(people: _People, now: datetime) -> _Catalogue:
+    """Create the demo's SOPs (data.SOPS) and service types (data.SERVICE_TYPES) that are missing, found by
+    code, through the standards services; those that exist are left as they are. The service manager
+    drafts each SOP version nine days and approves it three days before it takes effect: the first at
+    the start of the history, a later one the days before now its spec says."""
+    manager = people.users["manager"]
+    today = now.astimezone(LOCAL_TZ).date()
+    history_start = today - timedelta(days=data.HISTORY_DAYS + 3)
+    existing = set(
+        Sop.objects.filter(code__in=[spec.code for spec in data.SOPS]).values_list("code", flat=True)
+    )
+    for spec in data.SOPS:
+        if spec.code in existing:
+            continue
+        draft = None
+        for version in spec.versions:
+            effective = (
+                history_start
+                if version.effective_days_ago is None
+                else today - timedelta(days=version.effective_days_ago)
+            )
+            drafted = _local(effective - timedelta(days=9), 10)
+            steps = [_step_data(step, people) for step in version.steps]
+            if draft is None:
+                draft = standards_services.sop_create(
+                    actor=manager,
+                    code=spec.code,
+                    name=spec.name,
+                    steps=steps,
+                    description=spec.description,
+                    reason=version.reason,
+                    at=drafted,
+                )
+            else:
+                draft = standards_services.sop_draft_start(
+                    actor=manager, sop=draft.sop, reason=version.reason, at=drafted
+                )
+                draft = standards_services.sop_draft_save(
+                    actor=manager, version=draft, steps=steps, reason=version.reason, at=drafted
+                )
+            draft = standards_services.sop_version_approve(
+                actor=manager,
+                version=draft,
+                effective_from=effective,
+                at=_local(effective - timedelta(days=3), 16),
+            )
+    service_types = {
+        service_type.code: service_type
+        for service_type in ServiceType.objects.filter(code__in=[spec.code for spec in data.SERVICE_TYPES])
+    }
+    for type_spec in data.SERVICE_TYPES:
+        if type_spec.code in service_types:
+            continue
+        service_types[type_spec.code] = standards_services.service_type_create(
+            actor=manager,
+            code=type_spec.code,
+            name=type_spec.name,
+            description=type_spec.description,
+            category=type_spec.category,
+            calendar=type_spec.calendar,
+            default_kind=type_spec.default_kind,
+            default_priority=type_spec.default_priority,
+            skills=type_spec.skills,
+            sop=type_spec.sop,
+            first_response_minutes=type_spec.first_response,
+            resolution_minutes=type_spec.resolution,
+            on_site_minutes=type_spec.on_site,
+            customer_selectable=type_spec.customer_selectable,
+        )
+    return _Catalogue(service_types)
+
+
 # --- Six months of tickets --------------------------------------------------------------------------
 
 
@@ -430,16 +614,28 @@ def _morning(after: datetime, rng: random.Random, low_days: int, high_days: int)
         day += timedelta(days=1)
 
 
+def _sentence(text: str) -> str:
+    """A written answer starting with a capital (a diagnosis reads "the pump…" inside a sentence)."""
+    return text[:1].upper() + text[1:]
+
+
 Action = Callable[[datetime], None]
 
 
 class _Story:
     """One ticket's history, planned as timed steps and then played through the services up to now."""
 
-    def __init__(self, rng: random.Random, created: datetime, *, urgent: bool) -> None:
+    def __init__(
+        self, rng: random.Random, created: datetime, *, urgent: bool, catalogue: _Catalogue | None = None
+    ) -> None:
         self.rng = rng
         self.t = created
         self.urgent = urgent
+        self.catalogue = catalogue
+        # The service manager's reason for resolving over the SOP's checkpoints; empty: not needed.
+        self.override = ""
+        # Minutes a back-office step waits, so that it is still under way now (HELD_HANDOFFS).
+        self.held: float | None = None
         self.steps: list[tuple[datetime, Action]] = []
         self.ticket: Ticket | None = None
         self.stuck_share = STUCK[0]
@@ -462,9 +658,12 @@ class _Story:
         self.t = at
         return at
 
-    def later_or_stuck(self, low: float, high: float) -> datetime:
+    def later_or_stuck(
+        self, low: float, high: float, *, slow: tuple[float, tuple[float, float]] | None = None
+    ) -> datetime:
         """`later`, except that now and then (STUCK) the step takes days instead (not for a stopped
-        line: everybody is on it)."""
+        line: everybody is on it), and with `slow` (share, (low, high)) a share of the others take that
+        long."""
         if self.urgent:
             return self.later(low, high)
         if self.long_stuck is not None:
@@ -473,7 +672,30 @@ class _Story:
         _share, (stuck_low, stuck_high) = STUCK
         if self.rng.random() < self.stuck_share:
             return self.later(stuck_low, stuck_high)
+        if slow is not None and self.rng.random() < slow[0]:
+            return self.later(*slow[1])
         return self.later(low, high)
+
+    def back_office(
+        self, usual: tuple[float, float], slow: tuple[float, tuple[float, float]], *, can_stick: bool = True
+    ) -> datetime:
+        """Move on by the time a back-office step takes: `later_or_stuck` (only slow, not stuck, unless
+        it `can_stick`), or HELD_HANDOFFS' wait."""
+        if self.held is not None:
+            return self.advance(self.held)
+        if not can_stick:
+            share, (slow_low, slow_high) = slow
+            return self.later(slow_low, slow_high) if self.rng.random() < share else self.later(*usual)
+        return self.later_or_stuck(*usual, slow=slow)
+
+    def starting_at(self, start: datetime, move: Callable[[], datetime]) -> datetime:
+        """When `move` (a `later…` of this story) would end if it started at `start`; the story's own
+        clock stays where it is. For work that runs side by side."""
+        saved, self.t = self.t, start
+        try:
+            return move()
+        finally:
+            self.t = saved
 
     def first_answer(self, priority: str) -> datetime:
         """Move on by the time the desk takes to answer first: FIRST_RESPONSE_MINUTES (the P1 row for a
@@ -508,7 +730,7 @@ class _Story:
 
         self.steps.append((self.t, run))
 
-    def move(self, actor: User, status: str, reason: str = "") -> None:
+    def move(self, actor: User, status: str, reason: str = "", override_reason: str = "") -> None:
         def run(at: datetime) -> None:
             self.ticket = ticket_services.ticket_transition(
                 actor=actor,
@@ -516,10 +738,39 @@ class _Story:
                 to_status=status,
                 expected_version=None,
                 reason=reason,
+                override_reason=override_reason,
                 at=at,
             )
 
         self.steps.append((self.t, run))
+
+    def sop_step(
+        self,
+        actor: User,
+        key: str,
+        answers: Mapping[str, str],
+        *,
+        complete: bool = True,
+        at: datetime | None = None,
+    ) -> None:
+        """Answer the checkpoints of the SOP step `key` that the ticket's version asks and, with
+        `complete`, complete it; `at` (no earlier than the story's last step) for work done meanwhile."""
+        catalogue = self.catalogue
+        assert catalogue is not None
+
+        def run(when: datetime) -> None:
+            ticket = self._current()
+            position, asked = catalogue.step(ticket.pk, key)
+            ticket_services.sop_step_complete(
+                actor=actor,
+                ticket=ticket,
+                position=position,
+                answers={checkpoint: answer for checkpoint, answer in answers.items() if checkpoint in asked},
+                complete=complete,
+                at=when,
+            )
+
+        self.steps.append((at or self.t, run))
 
     def assign(self, actor: User, team: Team, assignee: User) -> None:
         def run(at: datetime) -> None:
@@ -608,17 +859,39 @@ def _sweep_until(ticket_id: int, *, since: datetime, until: datetime) -> None:
         escalation.sweep_ticket(ticket_id, max(moment, since))
 
 
+@dataclass(frozen=True)
+class _Job:
+    """What the SOP parts of a story know of its ticket: the service type's code ('' for none), how to
+    say things in the customer's language, and the story's texts for the checkpoint answers."""
+
+    story: _Story
+    customer: _Customer
+    scenario: Scenario
+    service: str
+    say: Callable[..., str]
+    texts: dict[str, str]
+    channel: str
+    priority: str
+
+
 class _TicketHistory:
     """Plans and plays ~600 ticket stories over the last six months, in order of creation."""
 
     def __init__(
-        self, rng: random.Random, now: datetime, people: _People, customers: list[_Customer]
+        self,
+        rng: random.Random,
+        now: datetime,
+        people: _People,
+        customers: list[_Customer],
+        catalogue: _Catalogue,
     ) -> None:
         self.rng = rng
         self.now = now
         self.people = people
         self.customers = customers
+        self.catalogue = catalogue
         self.long_stuck_left = LONG_STUCK[0]
+        self.held_left = HELD_HANDOFFS[0]
 
     def load(self, count: int) -> int:
         times = self._creation_times(count)
@@ -627,6 +900,12 @@ class _TicketHistory:
             if story.long_stuck_used:
                 self.long_stuck_left -= 1
             story.play(self.now)
+            if (
+                story.held is not None
+                and story.ticket is not None
+                and Ticket.objects.filter(pk=story.ticket.pk, handoff_team__isnull=False).exists()
+            ):
+                self.held_left -= 1
         return count
 
     def _pick(self, items: Sequence[T], weights: Sequence[float]) -> T:
@@ -715,7 +994,9 @@ class _TicketHistory:
         policy = _demo_policy(customer.spec, scenario.kind, priority, has_asset=asset is not None)
         if unanswered and policy is not None and policy.first_response is not None:
             created = self._near_due_creation(policy)
-        story = _Story(rng, created, urgent=policy is not None and policy.calendar == "24x7")
+        story = _Story(
+            rng, created, urgent=policy is not None and policy.calendar == "24x7", catalogue=self.catalogue
+        )
         story.unanswered = unanswered
         if priority == Priority.P2:
             story.stuck_share = STUCK_SHARE_P2
@@ -744,14 +1025,33 @@ class _TicketHistory:
                 tags.append("warranty")
         by_customer = customer.portal_user is not None and rng.random() < 0.65
         route = rng.choice(scenario.routes)
+        service = scenario.service or (
+            data.FAULT_SERVICES.get(route, "") if scenario.kind == Kind.FAULT else ""
+        )
+        if service and rng.random() >= TYPED_SHARE:
+            service = ""
+        _held_most, (held_newest, held_oldest), (held_low, held_high) = HELD_HANDOFFS
+        if (
+            service == data.REMOTE_TYPE
+            and self.held_left > 0
+            and not unanswered
+            and self.now - timedelta(hours=held_oldest) <= created <= self.now - timedelta(hours=held_newest)
+        ):
+            story.held = rng.uniform(held_low, held_high)
         fields: dict[str, Any] = {
             "organisation": customer.org,
             "subject": say(scenario.subject),
             "description": say(scenario.description),
             "kind": scenario.kind,
             "priority": priority,
+            "service_type": self.catalogue.service_types[service] if service else None,
             "asset": asset,
             "tags": tags,
+        }
+        texts = {
+            "subject": say(scenario.subject),
+            "diagnosis": say(scenario.diagnosis),
+            "resolution": say(scenario.resolution),
         }
         if route == data.VISIT:
             engineer = self._engineer(english)
@@ -763,7 +1063,13 @@ class _TicketHistory:
                 assignee=engineer,
                 **fields,
             )
-            self._visit(story, scenario, say, engineer)
+            job = _Job(story, customer, scenario, service, say, texts, Channel.EMAIL, priority)
+            if service == data.INSTALLATION_TYPE:
+                self._installation(job, engineer)
+            elif service == data.MAINTENANCE_TYPE:
+                self._maintenance_visit(job, engineer)
+            else:
+                self._visit(story, scenario, say, engineer)
             self._close(story, customer, engineer, say, channel=Channel.EMAIL)
             return story
         if by_customer:
@@ -774,22 +1080,12 @@ class _TicketHistory:
             channel = rng.choice((Channel.PHONE, Channel.PHONE, Channel.EMAIL))
             story.create(actor=desk, channel=channel, contact=rng.choice(customer.contacts), **fields)
             channel = Channel.EMAIL if channel == Channel.EMAIL else Channel.PHONE
+        job = _Job(story, customer, scenario, service, say, texts, channel, priority)
         urgent = story.urgent
         desk_team = self.people.teams[data.DESK]
         lead = self.people.lead(data.DESK)
         if route == data.COMPLAINT:
-            story.later(5, 20)
-            story.assign(lead, desk_team, lead)
-            story.first_answer(Priority.P1)
-            story.reply(lead, say(data.COMPLAINT_ACK, me=str(lead)), channel)
-            story.later(5, 60)
-            story.move(lead, Status.IN_PROGRESS)
-            story.later(60, 480)
-            story.note(self.people.users["manager"], say(data.COMPLAINT_NOTE))
-            story.later_or_stuck(120, 900)
-            story.reply(lead, say(scenario.resolution), channel)
-            story.later(1, 5)
-            story.move(lead, Status.RESOLVED)
+            self._complaint(job, lead)
             self._close(story, customer, lead, say, channel)
             return story
         story.advance(rng.uniform(*DISPATCH_MINUTES[Priority.P1 if urgent else priority]))
@@ -806,14 +1102,27 @@ class _TicketHistory:
             self._close(story, customer, handler, say, channel)
             return story
         story.assign(dispatcher, desk_team, desk)
+        asked = story.t
+        if service == data.CONSULTATION_TYPE:
+            story.sop_step(desk, "log", self._answers(job, "log"))
         story.first_answer(priority)
         if route == data.ANSWER:
+            if service == data.CONSULTATION_TYPE:
+                # The desk looked the answer up while the ticket waited for it.
+                looked_up = asked + (story.t - asked) * rng.uniform(0.5, 0.9)
+                story.sop_step(desk, "research", self._answers(job, "research"), at=looked_up)
             story.reply(desk, say(scenario.resolution), channel)
+            if service == data.CONSULTATION_TYPE:
+                story.sop_step(desk, "answer", self._answers(job, "answer"))
             story.later(2, 30)
+            if service == data.CONSULTATION_TYPE:
+                story.sop_step(desk, "confirm", self._answers(job, "confirm"))
             story.move(desk, Status.RESOLVED)
             self._close(story, customer, desk, say, channel)
             return story
         story.reply(desk, say(rng.choice(data.ACKNOWLEDGE), me=str(desk)), channel)
+        if service == data.REMOTE_TYPE:
+            story.sop_step(desk, "intake", self._answers(job, "intake"))
         if priority == Priority.P3 and scenario.kind == Kind.FAULT and rng.random() < 0.1:
             story.later(10, 120)
             story.prioritise(lead, Priority.P2)
@@ -821,7 +1130,13 @@ class _TicketHistory:
         story.later(5, 60)
         story.move(desk, Status.IN_PROGRESS)
         resolver = desk
-        if route == data.REMOTE:
+        if service == data.REMOTE_TYPE:
+            self._remote_support(job, desk, route)
+        elif service == data.FAULT_REPAIR_TYPE:
+            resolver = self._fault_repair(job, desk)
+        elif service == data.MAINTENANCE_TYPE:
+            resolver = self._maintenance_on_site(job, desk)
+        elif route == data.REMOTE:
             self._remote(story, customer, scenario, say, desk, channel)
         elif route == data.BACKOFFICE:
             self._back_office(story, scenario, say, desk, channel)
@@ -836,9 +1151,320 @@ class _TicketHistory:
             story.assign(self.people.lead(data.FIELD), self.people.teams[data.FIELD], resolver)
             self._on_site(story, scenario, say, resolver, channel, priority)
         story.later(1, 5)
-        story.move(resolver, Status.RESOLVED)
+        self._resolve(story, resolver)
         self._close(story, customer, resolver, say, channel)
         return story
+
+    def _resolve(self, story: _Story, resolver: User) -> None:
+        """Resolve the ticket; the service manager does it, over the SOP's checkpoints, when the story has
+        a reason to."""
+        if story.override:
+            story.move(self.people.users["manager"], Status.RESOLVED, override_reason=story.override)
+        else:
+            story.move(resolver, Status.RESOLVED)
+
+    # Answers to SOP checkpoints.
+
+    def _answers(
+        self, job: _Job, step: str, *, fail: str = "", no: str = "", text: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """What the person doing `step` answers: every mandatory checkpoint, those `text` answers and some
+        other optional ones (no photos or files); yes, except the checkpoint `no`; numbers within limits,
+        except `fail`'s; texts from `text` or the checkpoint's demo answer."""
+        rng = self.rng
+        text = text or {}
+        answers: dict[str, str] = {}
+        for checkpoint in self.catalogue.checkpoints[(job.service, step)]:
+            if checkpoint.kind in (CheckpointKind.FILE, CheckpointKind.PHOTO):
+                continue
+            if not (checkpoint.mandatory or checkpoint.key in text) and rng.random() > OPTIONAL_ANSWERED:
+                continue
+            if checkpoint.kind == CheckpointKind.YES_NO:
+                answers[checkpoint.key] = "no" if checkpoint.key == no else "yes"
+            elif checkpoint.kind == CheckpointKind.NUMBER:
+                answers[checkpoint.key] = self._number(checkpoint, failing=checkpoint.key == fail)
+            else:
+                written = text.get(checkpoint.key) or job.say(checkpoint.text, **job.texts).strip()
+                answers[checkpoint.key] = _sentence(written or job.say(("已完成。", "Done.")))
+        return answers
+
+    def _number(self, checkpoint: CheckpointSpec, *, failing: bool = False) -> str:
+        low, high = checkpoint.failing if failing else checkpoint.answers
+        return f"{self.rng.uniform(low, high):.{checkpoint.decimals}f}"
+
+    def _checkpoint(self, job: _Job, step: str, key: str) -> CheckpointSpec:
+        return next(c for c in self.catalogue.checkpoints[(job.service, step)] if c.key == key)
+
+    def _put_right(self, job: _Job, actor: User, step: str, key: str) -> None:
+        """Answer a failed checkpoint again, within its limits now (the step stays as it is)."""
+        job.story.sop_step(actor, step, {key: self._number(self._checkpoint(job, step, key))}, complete=False)
+
+    # The SOP stories: each carries out the steps of its service's SOP as the work is done.
+
+    def _complaint(self, job: _Job, lead: User) -> None:
+        """The desk lead handles a complaint (along the complaint-handling SOP when it has the type); a
+        customer who does not accept the outcome leaves it to the service manager to settle."""
+        story, say, channel = job.story, job.say, job.channel
+        sop = job.service == data.COMPLAINT_TYPE
+        story.later(5, 20)
+        story.assign(lead, self.people.teams[data.DESK], lead)
+        story.first_answer(Priority.P1)
+        story.reply(lead, say(data.COMPLAINT_ACK, me=str(lead)), channel)
+        if sop:
+            story.sop_step(lead, "acknowledge", self._answers(job, "acknowledge"))
+        story.later(5, 60)
+        story.move(lead, Status.IN_PROGRESS)
+        story.later(60, 480)
+        story.note(self.people.users["manager"], say(data.COMPLAINT_NOTE))
+        if sop:
+            story.sop_step(lead, "investigate", self._answers(job, "investigate"))
+        story.later_or_stuck(120, 900)
+        if sop:
+            story.sop_step(lead, "remedy", self._answers(job, "remedy"))
+        story.reply(lead, say(job.scenario.resolution), channel)
+        if sop:
+            accepted = self.rng.random() >= NOT_ACCEPTED
+            story.sop_step(lead, "reply", self._answers(job, "reply", no="" if accepted else "accepted"))
+            if not accepted:
+                story.override = say(data.OVERRIDE_NOT_ACCEPTED)
+        story.later(1, 5)
+        if sop:
+            story.sop_step(lead, "review", self._answers(job, "review"))
+        self._resolve(story, lead)
+
+    def _remote_support(self, job: _Job, desk: User, route: str) -> None:
+        """Remote support along its SOP (intake is done): the desk's first-line checks, technical
+        support's analysis (the ticket is handed to it), the fix, and a verification run before the
+        customer confirms. Leaves the ticket in progress, the fix replied."""
+        story, say, rng = job.story, job.say, self.rng
+        if route == data.REMOTE and rng.random() < 0.6:
+            self._ask_customer(story, job.customer, say, desk, job.channel)
+        story.later(20, 150)
+        story.sop_step(desk, "first-line", self._answers(job, "first-line"))  # hands the ticket over
+        story.note(desk, say(data.ASK_BACK_OFFICE))
+        tech = self._pick([self.people.lead(data.TECH), *self.people.members(data.TECH)], [1.0, 2.0])
+        story.back_office(ANALYSIS_MINUTES, ANALYSIS_SLOW)
+        story.note(tech, say(data.BACK_OFFICE_ANSWER, diagnosis=job.texts["diagnosis"]))
+        story.sop_step(tech, "analysis", self._answers(job, "analysis"))  # hands it back
+        story.later(10, 90)
+        story.reply(desk, say(data.DIAGNOSIS_REPLY, diagnosis=job.texts["diagnosis"]), job.channel)
+        story.later(30, 480)
+        backed_up = rng.random() >= NO_BACKUP
+        story.sop_step(
+            desk, "remote-fix", self._answers(job, "remote-fix", no="" if backed_up else "backup-before")
+        )
+        if not backed_up:
+            story.override = say(data.OVERRIDE_NO_BACKUP)
+        story.reply(desk, f"{job.texts['resolution']}\n\n{say(data.RESOLVED_FOOTER)}", job.channel)
+        story.later(120, 480)  # the customer runs the machine
+        if rng.random() < FIRST_TIME_FAIL[data.REMOTE_TYPE]:
+            hours = self._number(self._checkpoint(job, "verify", "run-hours"), failing=True)
+            story.note(desk, say(data.RUN_FAILED, hours=hours))
+            story.sop_step(desk, "verify", {"run-hours": hours}, complete=False)
+            story.later(120, 600)
+        story.sop_step(desk, "verify", self._answers(job, "verify"))
+
+    def _fault_repair(self, job: _Job, desk: User) -> User:
+        """An on-site repair along the fault-repair SOP (the desk has answered): triage, then spare-parts
+        logistics checks the parts (the ticket is handed to it) while the engineer books the visit; the
+        part ships and arrives, the engineer arrives, repairs, test-runs and has the customer accept.
+        Returns the engineer, the ticket in progress with the fix replied."""
+        story, say, rng, scenario = job.story, job.say, self.rng, job.scenario
+        engineer = self._engineer(job.customer.spec.english)
+        story.later(10, 120)
+        story.note(desk, say(data.HAND_TO_FIELD))
+        story.sop_step(desk, "triage", self._answers(job, "triage"))  # hands the ticket to the parts team
+        need_part = rng.random() < (PART_NEEDED[1] if scenario.parts_on_site else PART_NEEDED[0])
+        if need_part:
+            story.reply(desk, say(data.PART_NEEDED_REPLY), job.channel)
+            story.note(desk, say(data.PART_REQUEST_NOTE))
+        start = story.t
+        shipper = self._pick([self.people.lead(data.PARTS), *self.people.members(data.PARTS)], [1.0, 3.0])
+        warehouse = say(rng.choice(data.WAREHOUSES))
+        # Side by side from here: the parts check (and shipment), the engineer's booking.
+        if need_part:
+            shipped = story.starting_at(start, lambda: story.back_office(PARTS_MINUTES, PARTS_SLOW))
+        else:
+            shipped = story.starting_at(
+                start, lambda: story.back_office(NO_PART_MINUTES, NO_PART_SLOW, can_stick=False)
+            )
+        assigned = story.starting_at(start, lambda: story.later(5, 60))
+        booked = story.starting_at(assigned, lambda: story.later(10, 120))
+        ready = arrived = max(shipped, booked)
+        shipping_note, part_list = "", ""
+        if need_part:
+            if story.urgent and rng.random() < SAME_DAY_COURIER:
+                hours = rng.randint(2, 6)
+                transit = rng.uniform(hours * 60 - 30, hours * 60 + 60)
+                shipping_note = say(data.PART_COURIER_NOTE, warehouse=warehouse, hours=str(hours))
+                part_list = say(data.PART_COURIER_LIST, warehouse=warehouse)
+            else:
+                days = rng.randint(1, 6)
+                tracking = str(rng.randint(10**11, 10**12 - 1))
+                transit = rng.uniform(days * 1440 - 240, days * 1440 + 600)
+                shipping_note = say(
+                    data.PART_SHIPPED_NOTE, warehouse=warehouse, tracking=tracking, days=str(days)
+                )
+                part_list = say(data.PART_LIST, warehouse=warehouse, tracking=tracking)
+            arrived = story.starting_at(shipped, lambda: story.advance(transit))
+            ready = max(arrived, booked)
+        if story.urgent:
+            visit = ready + timedelta(minutes=rng.uniform(60, 180))
+        elif rng.random() < BOOKED_UP:
+            visit = _morning(ready, rng, 3, 6)
+        else:
+            longest = 1 if need_part else (2 if job.priority == Priority.P2 else 3)
+            visit = _morning(ready, rng, 0 if need_part else 1, longest)
+        # The visit follows everything that came before it.
+        visit = max(visit, ready + timedelta(minutes=30))
+        parts_answers = self._answers(job, "parts", text={"part-list": part_list} if part_list else None)
+        field_lead, field_team = self.people.lead(data.FIELD), self.people.teams[data.FIELD]
+
+        def assign() -> None:
+            story.assign(field_lead, field_team, engineer)
+
+        def book() -> None:
+            story.reply(
+                engineer, say(data.SCHEDULE_VISIT, me=str(engineer), date=_day_text(visit, say)), job.channel
+            )
+            story.sop_step(engineer, "schedule", self._answers(job, "schedule"))
+
+        def ship() -> None:
+            if shipping_note:
+                story.note(shipper, shipping_note)
+            story.sop_step(shipper, "parts", parts_answers)  # hands the ticket back
+            if need_part:
+                story.move(desk, Status.WAITING_PARTS)
+
+        work: list[tuple[datetime, Callable[[], None]]] = [
+            (assigned, assign),
+            (booked, book),
+            (shipped, ship),
+        ]
+        if need_part:
+            work.append(
+                (arrived, lambda: story.move(shipper, Status.IN_PROGRESS, reason=say(data.PART_ARRIVED)))
+            )
+        for at, carry_out in sorted(work, key=lambda item: item[0]):
+            story.t = at
+            carry_out()
+        story.t = visit
+        story.sop_step(engineer, "on-site", self._answers(job, "on-site"))
+        story.note(engineer, say(data.ON_SITE_NOTE, diagnosis=job.texts["diagnosis"]))
+        story.later(90, 300)
+        failed = rng.random() < FIRST_TIME_FAIL[data.FAULT_REPAIR_TYPE]
+        repair = self._answers(job, "repair", fail="test-run" if failed else "")
+        story.sop_step(engineer, "repair", repair)
+        if failed:
+            story.note(engineer, say(data.TEST_RUN_FAILED, minutes=repair["test-run"]))
+            if rng.random() < NOT_PUT_RIGHT:
+                story.override = say(data.OVERRIDE_TEST_RUN, minutes=repair["test-run"])
+            else:
+                story.later(30, 120)
+                self._put_right(job, engineer, "repair", "test-run")
+        story.reply(engineer, f"{job.texts['resolution']}\n\n{say(data.RESOLVED_FOOTER)}", job.channel)
+        story.later(5, 30)
+        story.sop_step(engineer, "acceptance", self._answers(job, "acceptance"))
+        return engineer
+
+    def _maintenance_on_site(self, job: _Job, desk: User) -> User:
+        """Requested maintenance along the preventive-maintenance SOP (the desk has answered): the desk
+        confirms the plan and passes it to field service, whose engineer books the visit and does it.
+        Returns the engineer."""
+        story, say, rng = job.story, job.say, self.rng
+        engineer = self._engineer(job.customer.spec.english)
+        story.later(10, 120)
+        story.note(desk, say(data.PASS_TO_FIELD))
+        story.sop_step(desk, "plan", self._answers(job, "plan"))
+        story.later(5, 60)
+        story.assign(self.people.lead(data.FIELD), self.people.teams[data.FIELD], engineer)
+        story.later(10, 120)
+        visit = _morning(story.t, rng, 4, 8) if rng.random() < BOOKED_UP else _morning(story.t, rng, 1, 3)
+        story.reply(
+            engineer, say(data.SCHEDULE_VISIT, me=str(engineer), date=_day_text(visit, say)), job.channel
+        )
+        story.sop_step(engineer, "kit", self._answers(job, "kit"))
+        story.t = visit
+        story.note(engineer, say(data.ON_SITE_START))
+        story.later(90, 300)
+        self._maintenance_work(job, engineer, footer=True)
+        return engineer
+
+    def _maintenance_visit(self, job: _Job, engineer: User) -> None:
+        """A planned maintenance visit along the preventive-maintenance SOP, resolved on the day."""
+        story = job.story
+        field_lead = self.people.lead(data.FIELD)
+        story.later(30, 300)
+        story.sop_step(field_lead, "plan", self._answers(job, "plan"))
+        self._book_and_arrive(job, engineer, self._visit_day(story))
+        story.later(120, 360)
+        self._maintenance_work(job, engineer, footer=False)
+        story.later(1, 10)
+        self._resolve(story, engineer)
+
+    def _book_and_arrive(self, job: _Job, engineer: User, visit: datetime) -> None:
+        """The visit is booked with the customer, the kit prepared before it, and the engineer arrives and
+        starts work on the day."""
+        story, say = job.story, job.say
+        story.reply(
+            engineer, say(data.SCHEDULE_VISIT, me=str(engineer), date=_day_text(visit, say)), Channel.EMAIL
+        )
+        story.t = min(story.starting_at(story.t, lambda: story.later(30, 420)), visit - timedelta(minutes=15))
+        story.sop_step(engineer, "kit", self._answers(job, "kit"))
+        story.t = visit
+        story.arrive(engineer)
+        story.move(engineer, Status.IN_PROGRESS)
+        story.note(engineer, say(data.ON_SITE_START))
+
+    def _maintenance_work(self, job: _Job, engineer: User, *, footer: bool) -> None:
+        """The maintenance is done (a vibration reading over the limit is found and put right first), and
+        reported."""
+        story, say, rng = job.story, job.say, self.rng
+        failed = rng.random() < FIRST_TIME_FAIL[data.MAINTENANCE_TYPE]
+        service = self._answers(job, "service", fail="vibration" if failed else "")
+        story.sop_step(engineer, "service", service)
+        if failed:
+            story.note(engineer, say(data.VIBRATION_HIGH, value=service["vibration"]))
+            story.later(30, 120)
+            self._put_right(job, engineer, "service", "vibration")
+        resolution = job.texts["resolution"]
+        story.reply(
+            engineer, f"{resolution}\n\n{say(data.RESOLVED_FOOTER)}" if footer else resolution, job.channel
+        )
+        story.sop_step(engineer, "report", self._answers(job, "report"))
+
+    def _installation(self, job: _Job, engineer: User) -> None:
+        """A new machine installed along the installation SOP: the site is checked (a low supply voltage is
+        fixed by the customer first), the date booked and the kit prepared, then levelling (re-shimmed
+        when out), commissioning, training and acceptance on the day. Resolved on the day."""
+        story, say, rng = job.story, job.say, self.rng
+        field_lead = self.people.lead(data.FIELD)
+        story.later(30, 300)
+        low_supply = rng.random() < FIRST_TIME_FAIL[data.INSTALLATION_TYPE] / 2
+        site = self._answers(job, "site-check", fail="supply-voltage" if low_supply else "")
+        story.sop_step(field_lead, "site-check", site)
+        if low_supply:
+            story.reply(field_lead, say(data.VOLTAGE_LOW, value=site["supply-voltage"]), Channel.EMAIL)
+            story.later(480, 2880)  # the customer's electrician
+            self._put_right(job, field_lead, "site-check", "supply-voltage")
+        visit = self._visit_day(story)
+        story.sop_step(field_lead, "appointment", self._answers(job, "appointment"))
+        self._book_and_arrive(job, engineer, visit)
+        story.later(120, 300)
+        out_of_level = rng.random() < FIRST_TIME_FAIL[data.INSTALLATION_TYPE]
+        install = self._answers(job, "install", fail="level" if out_of_level else "")
+        story.sop_step(engineer, "install", install)
+        if out_of_level:
+            story.note(engineer, say(data.LEVEL_OUT, value=install["level"]))
+            story.later(30, 120)
+            self._put_right(job, engineer, "install", "level")
+        story.later(120, 360)
+        story.sop_step(engineer, "commission", self._answers(job, "commission"))
+        story.later(60, 240)
+        story.sop_step(engineer, "handover", self._answers(job, "handover"))
+        story.reply(engineer, job.texts["resolution"], Channel.EMAIL)
+        story.later(1, 10)
+        self._resolve(story, engineer)
 
     # The middle of a story, by route; each leaves the ticket in progress with the fix just replied.
 
@@ -853,22 +1479,29 @@ class _TicketHistory:
     ) -> None:
         rng = self.rng
         if rng.random() < 0.6:
-            story.later(10, 90)
-            story.reply(desk, say(rng.choice(data.ASK_CUSTOMER)), channel)
-            story.later(1, 3, anytime=True)
-            story.move(desk, Status.WAITING_CUSTOMER)
-            story.later(60, 4320)
-            answer = say(rng.choice(data.CUSTOMER_ANSWERS))
-            if customer.portal_user is not None and channel == Channel.PORTAL:
-                story.reply(customer.portal_user, answer, Channel.PORTAL)  # wakes the ticket up
-            else:
-                story.note(desk, say(data.PHONE_LOG, text=answer))
-                story.later(0, 5, anytime=True)
-                story.move(desk, Status.IN_PROGRESS)
+            self._ask_customer(story, customer, say, desk, channel)
         story.later(20, 150)
         story.reply(desk, say(data.DIAGNOSIS_REPLY, diagnosis=say(scenario.diagnosis)), channel)
         story.later_or_stuck(60, 1440)
         story.reply(desk, f"{say(scenario.resolution)}\n\n{say(data.RESOLVED_FOOTER)}", channel)
+
+    def _ask_customer(
+        self, story: _Story, customer: _Customer, say: Callable[..., str], desk: User, channel: str
+    ) -> None:
+        """The desk asks the customer for more facts; the ticket waits on the customer until they answer."""
+        rng = self.rng
+        story.later(10, 90)
+        story.reply(desk, say(rng.choice(data.ASK_CUSTOMER)), channel)
+        story.later(1, 3, anytime=True)
+        story.move(desk, Status.WAITING_CUSTOMER)
+        story.later(60, 4320)
+        answer = say(rng.choice(data.CUSTOMER_ANSWERS))
+        if customer.portal_user is not None and channel == Channel.PORTAL:
+            story.reply(customer.portal_user, answer, Channel.PORTAL)  # wakes the ticket up
+        else:
+            story.note(desk, say(data.PHONE_LOG, text=answer))
+            story.later(0, 5, anytime=True)
+            story.move(desk, Status.IN_PROGRESS)
 
     def _back_office(
         self, story: _Story, scenario: Scenario, say: Callable[..., str], desk: User, channel: str
@@ -952,11 +1585,7 @@ class _TicketHistory:
     def _visit(self, story: _Story, scenario: Scenario, say: Callable[..., str], engineer: User) -> None:
         """A planned field visit: confirmed by the engineer, carried out on the day."""
         story.later(30, 300)
-        chance = self.rng.random()
-        if chance < VISIT_LATE:  # the engineers are booked up, or the customer wants a later day
-            visit = _morning(story.t, self.rng, 3, 8)
-        else:  # mostly the next working morning
-            visit = _morning(story.t, self.rng, 1, 1 if chance < 0.75 else 2)
+        visit = self._visit_day(story)
         story.reply(
             engineer, say(data.SCHEDULE_VISIT, me=str(engineer), date=_day_text(visit, say)), Channel.EMAIL
         )
@@ -969,13 +1598,21 @@ class _TicketHistory:
         story.later(1, 10)
         story.move(engineer, Status.RESOLVED)
 
+    def _visit_day(self, story: _Story) -> datetime:
+        """When a planned visit happens: mostly the next working morning."""
+        chance = self.rng.random()
+        if chance < VISIT_LATE:  # the engineers are booked up, or the customer wants a later day
+            return _morning(story.t, self.rng, 3, 8)
+        return _morning(story.t, self.rng, 1, 1 if chance < 0.75 else 2)
+
     def _close(
         self, story: _Story, customer: _Customer, resolver: User, say: Callable[..., str], channel: str
     ) -> None:
-        """After the resolution: sometimes the problem comes back; then the customer or the agent closes."""
+        """After the resolution: sometimes the problem comes back (not after the service manager resolved
+        over the SOP's checkpoints); then the customer or the agent closes."""
         rng = self.rng
         portal = customer.portal_user
-        if rng.random() < 0.06:
+        if rng.random() < 0.06 and not story.override:
             story.later(1440, 4320)
             if portal is not None and channel == Channel.PORTAL:
                 story.reply(portal, say(data.REOPEN), Channel.PORTAL)  # reopens the ticket

@@ -34,12 +34,17 @@ NAME_UNITS = 26  # half-width character cells per line of a step's name
 LABEL_UNITS = 18
 
 
-def text_units(text: str) -> int:
-    """How many half-width cells `text` takes: CJK and other wide characters count two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+# Wide (CJK) characters take two cells; a Latin letter in the bold system font is a little wider than
+# half a CJK character.
+WIDE, NARROW = 2.0, 1.2
 
 
-def wrap(text: str, units: int, lines: int) -> list[str]:
+def text_units(text: str) -> float:
+    """How many half-width cells `text` takes when drawn: CJK and other wide characters count two."""
+    return sum(WIDE if unicodedata.east_asian_width(ch) in ("W", "F") else NARROW for ch in text)
+
+
+def wrap(text: str, units: float, lines: int) -> list[str]:
     """`text` broken into at most `lines` lines of at most `units` cells; the last one ends in "…" when
     the text does not fit. Breaks at the last space of a line when it has one (between words, or after a
     "中文 / English" separator), anywhere otherwise (CJK text has no spaces)."""

@@ -87,7 +87,8 @@ def _start(ticket: Ticket, rows: Sequence[TicketStep], calendar_id: int, at: dat
         row.state = StepState.ACTIVE
         row.started_at = at
         row.clock = clock
-    TicketStep.objects.bulk_update(rows, ["state", "started_at", "clock"])
+    for row in rows:  # one or a few rows: plain UPDATEs are cheaper than bulk_update's CASE
+        row.save(update_fields=["state", "started_at", "clock"])
     handed = next((row for row in rows if row.step.owner == StepOwner.BACK_OFFICE), None)
     if handed is not None:
         _hand_over(ticket, handed, at)
