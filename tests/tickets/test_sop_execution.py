@@ -291,6 +291,21 @@ def test_a_ticket_keeps_the_version_in_effect_when_it_was_created(world: World, 
     assert [t.sop_version.number for t in (before, same_day, next_day) if t.sop_version] == [1, 1, 2]
     assert steps_of(next_day)[0].step.time_standard_minutes == 45
     assert steps_of(before)[0].step.time_standard_minutes == 60
+    # The comparison of the two versions shows the change, and only it.
+    from pledge.standards import selectors as standards_selectors
+
+    diff = standards_selectors.sop_version_diff(
+        standards_selectors.sop_version_get(repair.sop, 1), standards_selectors.sop_version_get(repair.sop, 2)
+    )
+    assert [(d.key, d.change) for d in diff] == [
+        ("diagnose", "changed"),
+        ("repair", "same"),
+        ("parts", "same"),
+        ("confirm", "same"),
+    ]
+    assert [(f.field, f.old, f.new) for f in diff[0].fields] == [
+        ("time_standard_minutes", "1 hour", "45 minutes")
+    ]
 
 
 def test_customers_pick_only_offered_service_types(world: World, repair: ServiceType) -> None:
