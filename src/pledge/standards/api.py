@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router
 from ninja.responses import Status
@@ -326,7 +325,7 @@ def _versions_in_effect(sop_ids: set[int]) -> dict[int, int]:
     """SOP id → the number of its version in effect today (two queries: the SOPs and their versions)."""
     if not sop_ids:
         return {}
-    today = timezone.localdate()
+    today = selectors.company_day()
     found: dict[int, int] = {}
     for sop in selectors.sop_list().filter(pk__in=sop_ids):
         versions = list(sop.versions.all())
@@ -468,7 +467,7 @@ def _person(user: User | None) -> dict[str, Any] | None:
 
 def _states(sop: Sop) -> dict[int, selectors.VersionState]:
     """The state today of each version of `sop` (its versions prefetched by sop_list)."""
-    return selectors.sop_version_states(sop.versions.all(), timezone.localdate())
+    return selectors.sop_version_states(sop.versions.all(), selectors.company_day())
 
 
 def _version_summary(version: SopVersion, states: dict[int, selectors.VersionState]) -> dict[str, Any]:

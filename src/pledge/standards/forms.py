@@ -11,7 +11,6 @@ from typing import Any
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
-from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -20,7 +19,7 @@ from pledge.accounts.models import Team, User
 from pledge.core.errors import DomainError
 from pledge.core.forms import DomainErrorsMixin
 from pledge.customers.choices import Tier
-from pledge.standards import calendar_files
+from pledge.standards import calendar_files, selectors
 from pledge.standards.choices import (
     WEEKDAY_KEYS,
     CheckpointKind,
@@ -791,7 +790,7 @@ class ApproveForm(DomainErrorsMixin, forms.Form):
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("initial", {"effective_from": timezone.localdate()})
+        kwargs.setdefault("initial", {"effective_from": selectors.company_day()})
         super().__init__(*args, **kwargs)
 
 

@@ -28,7 +28,6 @@ from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.formats import date_format
 from django.utils.http import content_disposition_header, urlencode
@@ -831,7 +830,7 @@ def _in_effect(sops: list[Sop], day: date) -> dict[int, SopVersion]:
 
 def _service_list_context(user: User, **extra: Any) -> dict[str, Any]:
     sops = list(selectors.sop_list())
-    in_effect = _in_effect(sops, timezone.localdate())
+    in_effect = _in_effect(sops, selectors.company_day())
     rows = [
         (service_type, in_effect.get(service_type.sop_id) if service_type.sop_id else None)
         for service_type in selectors.service_type_list()
@@ -917,7 +916,7 @@ def _service_page(
             form = _service_form(initial=ServiceTypeForm.initial_for(service_type))
     in_effect = None
     if service_type is not None and service_type.sop_id is not None:
-        in_effect = selectors.sop_version_in_effect(service_type.sop_id, timezone.localdate())
+        in_effect = selectors.sop_version_in_effect(service_type.sop_id, selectors.company_day())
     context = {
         "service_type": service_type,
         "in_effect": in_effect,
@@ -977,7 +976,7 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def sop_list(request: HttpRequest) -> HttpResponse:
     """Every SOP with its versions and their state today, and the version in effect."""
     user = _catalogue_viewer(request)
-    today = timezone.localdate()
+    today = selectors.company_day()
     rows = []
     for sop in selectors.sop_list():
         versions = list(sop.versions.all())
@@ -1045,7 +1044,7 @@ def sop_detail(request: HttpRequest, code: str) -> HttpResponse:
     versions = list(sop.versions.all())
     if not versions:
         return redirect(f"{reverse('standards:sop_list')}#sop-{sop.code}")
-    in_effect = _in_effect([sop], timezone.localdate()).get(sop.pk)
+    in_effect = _in_effect([sop], selectors.company_day()).get(sop.pk)
     shown = in_effect or versions[0]
     return redirect("standards:sop_version", code=sop.code, number=shown.number)
 
@@ -1080,7 +1079,7 @@ def _version_page(
     approve_form: ApproveForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    today = timezone.localdate()
+    today = selectors.company_day()
     versions = list(sop.versions.all())  # newest first
     states = selectors.sop_version_states(versions, today)
     state = states.get(version.pk, selectors.VersionState.DRAFT)
@@ -1539,6 +1538,6 @@ def handbook_page(request: HttpRequest) -> HttpResponse:
             return HttpResponse(handbook.render_html(book), content_type="text/html; charset=utf-8")
         status = 422
     else:
-        form = HandbookForm(initial={"day": timezone.localdate(), "format": "html"})
+        form = HandbookForm(initial={"day": selectors.company_day(), "format": "html"})
     context = {"form": form, "section": "handbook"}
     return render(request, "standards/handbook.html", context, status=status)
