@@ -88,7 +88,10 @@ def process_execution_get(request: HttpRequest, query: Query[ProcessQuery]) -> d
         "end": query.end,
         "group_by": query.group_by,
         "total": _row(total[0]) if total else None,
-        "rows": [_row(row) for row in process_execution(flt, query.group_by)],
+        "rows": [
+            _row(row)
+            for row in (total if query.group_by == "all" else process_execution(flt, query.group_by))
+        ],
     }
 
 

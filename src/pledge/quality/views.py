@@ -37,8 +37,8 @@ def process(request: HttpRequest) -> HttpResponse:
             agent_id=data["agent"].pk if data["agent"] else None,
             zone=str(zone) if isinstance(zone, ZoneInfo) else "UTC",
         )
-        rows = process_execution(flt, data["group_by"])
         total = process_execution(flt, "all")
+        rows = total if data["group_by"] == "all" else process_execution(flt, data["group_by"])
         context.update(
             rows=rows,
             total=total[0] if total else None,

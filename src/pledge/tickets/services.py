@@ -908,12 +908,16 @@ def sop_step_complete(
             }
             continue
         files[key] = checked
-    answered_before = set(
-        CheckpointAnswer.objects.filter(ticket_step=row).values_list("checkpoint__key", flat=True).distinct()
+    # How often each checkpoint was answered before (answered at all: a mandatory one need not be again).
+    attempts = dict(
+        CheckpointAnswer.objects.filter(ticket_step=row)
+        .values_list("checkpoint__key")
+        .annotate(n=Count("id"))
+        .values_list("checkpoint__key", "n")
     )
     if complete:
         for key, checkpoint in checkpoints.items():
-            if checkpoint.mandatory and key not in judged and key not in files and key not in answered_before:
+            if checkpoint.mandatory and key not in judged and key not in files and key not in attempts:
                 problems.setdefault(f"answers.{key}", _("Mandatory: answer it to complete the step."))
     if problems:
         first = next(iter(problems.values()))
@@ -926,12 +930,6 @@ def sop_step_complete(
             _("Nothing to save: answer at least one checkpoint."), fields={"answers": _("Required.")}
         )
     now = at or timezone.now()
-    attempts = dict(
-        CheckpointAnswer.objects.filter(ticket_step=row)
-        .values_list("checkpoint__key")
-        .annotate(n=Count("id"))
-        .values_list("checkpoint__key", "n")
-    )
     stored = _store_attachments(locked, None, list(files.values()), internal=True)  # evidence: staff only
     stored_files = dict(zip(files, stored, strict=True))
     new_answers = []
