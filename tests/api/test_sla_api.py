@@ -326,3 +326,33 @@ def test_marking_notifications_read(world: World, api_as: Api) -> None:
     assert client.post("/notifications/read-all").body == {"marked": 0}
     assert Notification.objects.get(pk=theirs.pk).read_at is None
     assert client.get("/notifications").body["unread"] == 0
+
+
+def test_recounts_are_listed_and_shown_in_the_timelines_they_touched(
+    world: World, api_as: Api, policy: SlaPolicy
+) -> None:
+    ticket = world.ticket(at=ago(30), team=world.frontline, contact=world.contact_a)
+    standards_services.sla_policy_update(
+        policy=policy, actor=world.manager, resolution_minutes=480, reason="Faster fixes"
+    )
+    listing = api_as(world.agent).get("/sla/recounts")
+    assert listing.status == 200
+    [recount] = listing.body["items"]
+    assert recount["policy"] == {"id": policy.pk, "name": "Gold 24x7"}
+    assert (recount["calendar"], recount["reason"], recount["actor"]["id"]) == (
+        "24x7",
+        "Faster fixes",
+        world.manager.pk,
+    )
+    assert (recount["clocks"], recount["tickets"]) == (2, 1)  # first response and resolution, one ticket
+    assert api_as(world.agent).get("/sla/recounts", {"policy": policy.pk}).body["items"] == [recount]
+    assert api_as(world.agent).get("/sla/recounts", {"calendar": "cn-office"}).body["items"] == []
+    refused = api_as(world.agent).get("/sla/recounts", {"calendar": "No such code!"})
+    assert refused.status == 422 and "calendar" in str(refused.body)
+    assert api_as(world.customer_a).get("/sla/recounts").status == 403
+    # The ticket's timeline has the recount as an SLA event (staff only), pointing to the listed recount.
+    timeline = api_as(world.agent).get(f"/tickets/{ticket.pk}").body["timeline"]
+    [event] = [e["event"] for e in timeline if e["type"] == "event" and e["event"]["kind"] == "sla"]
+    assert (event["id"], event["recount"], event["reason"]) == (None, recount["id"], "Faster fixes")
+    customer_timeline = api_as(world.customer_a).get(f"/tickets/{ticket.pk}").body["timeline"]
+    assert not [e for e in customer_timeline if e["type"] == "event" and e["event"]["kind"] == "sla"]

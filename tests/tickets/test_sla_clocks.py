@@ -8,13 +8,15 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.test import Client
 
 from pledge.standards import services as standards_services
 from pledge.standards.models import BusinessCalendar, SlaPolicy
 from pledge.tickets import clocks
+from pledge.tickets import selectors as ticket_selectors
 from pledge.tickets import services as ticket_services
 from pledge.tickets.choices import ClockState, EventKind, Status
-from pledge.tickets.models import SlaClock, Ticket, TicketEvent
+from pledge.tickets.models import SlaClock, SlaRecount, SlaRecountTicket, Ticket, TicketEvent
 from tests.conftest import World
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -38,6 +40,15 @@ def make_policy(calendar: BusinessCalendar, **fields: object) -> SlaPolicy:
 
 def clock(ticket: Ticket, target: str, cycle: int = 0) -> SlaClock:
     return SlaClock.objects.get(ticket=ticket, target=target, cycle=cycle)
+
+
+def sla_events(ticket: Ticket, *, internal: bool = True) -> list[TicketEvent]:
+    """The SLA events in the ticket's history as staff (or the customer) see it."""
+    return [
+        entry.event
+        for entry in ticket_selectors.ticket_timeline(ticket, include_internal=internal)
+        if entry.event is not None and entry.event.kind == EventKind.SLA
+    ]
 
 
 def fresh(ticket: Ticket) -> Ticket:
@@ -264,10 +275,25 @@ def test_calendar_change_recounts_running_clocks_with_an_event(
     assert clock(ticket, "resolution").due_at == sh(2026, 11, 26, 10, 0)
     assert fresh(ticket).sla_due_at == sh(2026, 11, 23, 12, 0)  # first response, unchanged
     assert result.tickets == 1
-    event = TicketEvent.objects.get(ticket=ticket, kind=EventKind.SLA)
-    assert event.data["calendar"] == "cn-office"
+    # The recount is stored once, with who, why and how much, and is an event in the moved ticket's history.
+    recount = SlaRecount.objects.get()
+    assert (recount.calendar, recount.calendar_version, recount.actor) == (
+        calendars["cn-office"],
+        BusinessCalendar.objects.get(code="cn-office").version,  # the version the holiday made
+        world.manager,
+    )
+    # Both running clocks recounted; the first response (due Monday noon) does not move.
+    assert (recount.clocks, recount.moved, recount.tickets) == (2, 1, 1)
+    [event] = sla_events(fresh(ticket))
+    assert (event.data["calendar"], event.actor, event.created_at) == (
+        "cn-office",
+        world.manager,
+        recount.created_at,
+    )
+    assert sla_events(fresh(ticket), internal=False) == []  # staff only, like every SLA event
     # The paused ticket's clocks have no due instant to move: no event.
-    assert not TicketEvent.objects.filter(ticket=untouched, kind=EventKind.SLA).exists()
+    assert sla_events(fresh(untouched)) == []
+    assert list(SlaRecountTicket.objects.values_list("ticket_id", flat=True)) == [ticket.pk]
 
 
 def test_policy_change_recounts_its_open_tickets(world: World, office_policy: SlaPolicy) -> None:
@@ -282,8 +308,10 @@ def test_policy_change_recounts_its_open_tickets(world: World, office_policy: Sl
     assert clock(ticket, "resolution").target_minutes == 480
     assert clock(ticket, "resolution").due_at == sh(2026, 11, 24, 10, 0)
     assert clock(ticket, "first_response").due_at == sh(2026, 11, 23, 12, 0)  # unchanged
-    event = TicketEvent.objects.get(ticket=ticket, kind=EventKind.SLA)
+    [event] = sla_events(fresh(ticket))
     assert (event.data["reason"], event.data["policy"]) == ("tighter", office_policy.pk)
+    recount = SlaRecount.objects.get()
+    assert (recount.policy, recount.reason, recount.tickets) == (office_policy, "tighter", 2)
 
 
 def test_policy_calendar_switch_keeps_the_time_used(
@@ -332,7 +360,7 @@ def test_policy_pause_status_added_pauses_waiting_tickets(world: World, office_p
     assert paused.state == ClockState.PAUSED
     assert paused.offset_minutes == pytest.approx(180)
     assert fresh(ticket).sla_due_at is None
-    assert TicketEvent.objects.filter(ticket=ticket, kind=EventKind.SLA).count() == 1
+    assert len(sla_events(fresh(ticket))) == 1
 
 
 def test_policy_target_added_and_withdrawn(world: World, calendars: dict[str, BusinessCalendar]) -> None:
@@ -343,3 +371,31 @@ def test_policy_target_added_and_withdrawn(world: World, calendars: dict[str, Bu
     assert clock(visit, "on_site").due_at == sh(2026, 11, 23, 15, 0)  # counts from the change
     assert clock(visit, "first_response").state == ClockState.CANCELLED
     assert fresh(visit).sla_due_at == sh(2026, 11, 23, 15, 0)
+
+
+def test_the_calendar_history_says_what_each_change_recounted(
+    client: Client, world: World, office_policy: SlaPolicy, calendars: dict[str, BusinessCalendar]
+) -> None:
+    ticket = world.ticket(at=sh(2026, 11, 23, 10, 0))
+    client.force_login(world.manager)
+    # Through the day editor, as a manager would: Tuesday off moves the resolution (not the first response).
+    response = client.post(
+        "/standards/calendars/cn-office/days/",
+        {"action": "holiday_on", "date": "2026-11-24", "name": "Company day", "reason": "Typhoon"},
+    )
+    assert response.status_code == 302
+    page = client.get("/standards/calendars/cn-office/").content.decode()
+    assert "2 running SLA clocks recounted: 1 due times moved, on 1 ticket." in page
+    # A holiday next June moves nothing: the recount is still recorded, with nothing moved.
+    client.post("/standards/calendars/cn-office/days/", {"action": "holiday_on", "date": "2027-06-01"})
+    page = client.get("/standards/calendars/cn-office/").content.decode()
+    assert "2 running SLA clocks recounted: no due time moved." in page
+    assert [event.data["reason"] for event in sla_events(fresh(ticket))] == ["Typhoon"]
+    # The ticket page tells the story in its timeline.
+    ticket_page = client.get(f"/agent/tickets/{ticket.pk}/").content.decode()
+    assert "SLA clocks recounted after a change to the calendar cn-office." in ticket_page
+    assert "Typhoon" in ticket_page
+    # Administrators find every recount, read-only, in the admin.
+    client.force_login(world.admin)
+    listing = client.get("/admin/tickets/slarecount/", {"q": "Typhoon"})
+    assert listing.status_code == 200 and "1 SLA recount" in listing.content.decode()

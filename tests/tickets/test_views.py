@@ -365,7 +365,8 @@ def test_ticket_page_query_count_does_not_grow_with_the_timeline(
     with CaptureQueriesContext(connection) as short:
         response = client.get(detail_url(ticket))
     assert response.status_code == 200
-    assert len(short) <= 16, [q["sql"] for q in short.captured_queries]
+    # 17: the page, its panels, and the timeline's messages, events and SLA recounts.
+    assert len(short) <= 17, [q["sql"] for q in short.captured_queries]
     for i in range(10):
         services.ticket_reply(
             actor=world.customer_a if i % 2 else world.agent,

@@ -45,6 +45,8 @@ from pledge.standards.schemas import (
     SlaPolicyPage,
     SlaPolicyPut,
     SlaPolicyQuery,
+    SlaRecountListQuery,
+    SlaRecountPage,
     SopApproveIn,
     SopDiffOut,
     SopDiffQuery,
@@ -138,6 +140,36 @@ def sla_due(request: HttpRequest, payload: SlaDueIn) -> dict[str, Any]:
         "due": answer.due,
         "provisional": answer.provisional,
         "uncovered_years": list(answer.uncovered_years),
+    }
+
+
+@router.get(
+    "/sla/recounts",
+    response={200: SlaRecountPage, **error_responses(403, 422)},
+    summary="List SLA recounts after calendar and policy changes (staff)",
+    description="Each change to a calendar, its holiday data or an SLA policy recounts the running clocks "
+    "on it; each recount is listed here, newest first, with what it did. The tickets it moved show it in "
+    "their timeline (an event with `recount` set to its id).",
+)
+def sla_recount_list(request: HttpRequest, query: Query[SlaRecountListQuery]) -> dict[str, Any]:
+    _require(policies.can_view_sla_recounts(request.user), _("Only staff can see SLA recounts."))
+    rows = selectors.sla_recount_list(calendar_code=query.calendar, policy_id=query.policy)
+    return _page(query, rows, lambda found: [_recount_out(row) for row in found])
+
+
+def _recount_out(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.pk,
+        "created_at": row.created_at,
+        "actor": _person(row.actor),
+        "reason": row.reason,
+        "calendar": row.calendar.code if row.calendar is not None else None,
+        "calendar_version": row.calendar_version,
+        "policy": _ref(row.policy, row.policy.name if row.policy else ""),
+        "policy_version": row.policy_version,
+        "clocks": row.clocks,
+        "moved": row.moved,
+        "tickets": row.tickets,
     }
 
 

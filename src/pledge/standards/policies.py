@@ -24,6 +24,11 @@ def can_compute_deadlines(user: Any) -> bool:
     return account_policies.is_staff_member(user)
 
 
+def can_view_sla_recounts(user: Any) -> bool:
+    """Every staff member reads what calendar and policy changes did to the running clocks."""
+    return account_policies.is_staff_member(user)
+
+
 def can_manage_calendars(user: Any) -> bool:
     """Import, replace and edit calendars and holiday data: service managers and administrators."""
     return account_policies.is_service_manager_or_admin(user)

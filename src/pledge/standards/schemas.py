@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from ninja import Schema
 from pydantic import ConfigDict, Field, Strict
 
-from pledge.core.schemas import BodyId, Day, Instant, PageQuery, Ref, Text, Version
+from pledge.core.schemas import BodyId, Day, Instant, PageQuery, QueryId, Ref, Text, Version
 from pledge.customers.choices import Tier
 from pledge.standards.calendar_files import MAX_DATES, MAX_INTERVALS_PER_DAY, OWNER_MAX
 from pledge.standards.choices import (
@@ -147,6 +147,34 @@ class CalendarPage(Schema):
 
 class CalendarListQuery(PageQuery):
     pass
+
+
+class SlaRecountListQuery(PageQuery):
+    calendar: CalendarCode | None = Field(default=None, description="Only recounts of this calendar.")
+    policy: QueryId | None = Field(
+        default=None, description="Only recounts after changes to this SLA policy."
+    )
+
+
+class SlaRecountOut(Schema):
+    id: int
+    created_at: datetime
+    actor: Ref | None = Field(description="Who made the change (null for the system).")
+    reason: str
+    calendar: str | None = Field(description="The code of the calendar whose running clocks were recounted.")
+    calendar_version: int | None
+    policy: Ref | None = Field(description="Set when a policy change caused the recount.")
+    policy_version: int | None
+    clocks: int = Field(description="Running clocks recounted.")
+    moved: int = Field(description="Clocks whose due instant moved.")
+    tickets: int = Field(description="Tickets that got the recount as an event in their history.")
+
+
+class SlaRecountPage(Schema):
+    items: list[SlaRecountOut]
+    page: int
+    page_size: int
+    has_next: bool
 
 
 class SlaDueIn(Schema):

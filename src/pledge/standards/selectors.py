@@ -361,8 +361,36 @@ def holiday_set_coverage() -> list[HolidaySetCoverage]:
 
 
 def calendar_versions(calendar: BusinessCalendar, *, limit: int = 20) -> list[CalendarVersion]:
-    """The calendar's latest versions, newest first, with who recorded them (snapshots not loaded)."""
-    return list(calendar.versions.select_related("created_by").defer("snapshot").order_by("-version")[:limit])
+    """The calendar's latest versions, newest first, with who recorded them (snapshots not loaded) and,
+    as `recount`, what recounting the running SLA clocks on the new version did (None when there were
+    none): two queries."""
+    from pledge.tickets.models import SlaRecount  # the tickets app imports this one
+
+    versions = list(
+        calendar.versions.select_related("created_by").defer("snapshot").order_by("-version")[:limit]
+    )
+    recounts = {
+        row.calendar_version: row
+        for row in SlaRecount.objects.filter(
+            calendar=calendar, policy__isnull=True, calendar_version__in=[v.version for v in versions]
+        ).order_by("id")
+    }
+    for version in versions:
+        version.recount = recounts.get(version.version)  # type: ignore[attr-defined]
+    return versions
+
+
+def sla_recount_list(*, calendar_code: str | None = None, policy_id: int | None = None) -> QuerySet[Any]:
+    """The recorded SLA recounts, newest first, with who made the change, the calendar and the policy
+    (one query per page)."""
+    from pledge.tickets.models import SlaRecount  # the tickets app imports this one
+
+    rows = SlaRecount.objects.select_related("actor", "calendar", "policy").order_by("-created_at", "-id")
+    if calendar_code is not None:
+        rows = rows.filter(calendar__code=calendar_code)
+    if policy_id is not None:
+        rows = rows.filter(policy_id=policy_id)
+    return rows
 
 
 def calendar_version_get(calendar: BusinessCalendar, version: int) -> CalendarVersion:

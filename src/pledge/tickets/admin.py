@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from pledge.core.admin import ReadOnlyAdmin
-from pledge.tickets.models import SlaClock, Tag, Ticket, TicketEvent
+from pledge.tickets.models import SlaClock, SlaRecount, Tag, Ticket, TicketEvent
 
 
 @admin.register(Tag)
@@ -43,3 +43,22 @@ class SlaClockAdmin(ReadOnlyAdmin):
     list_filter = ("state", "target")
     list_select_related = ("ticket",)
     raw_id_fields = ("ticket",)
+
+
+@admin.register(SlaRecount)
+class SlaRecountAdmin(ReadOnlyAdmin):
+    """Read-only: the record of each bulk recount after a calendar or policy change."""
+
+    list_display = (
+        "created_at",
+        "calendar",
+        "calendar_version",
+        "policy",
+        "clocks",
+        "moved",
+        "tickets",
+        "actor",
+    )
+    list_filter = ("calendar",)
+    list_select_related = ("calendar", "policy", "actor")
+    search_fields = ("reason",)

@@ -224,6 +224,7 @@ def _event_out(event: TicketEvent, *, internal: bool) -> dict[str, Any]:
     data = event.data if isinstance(event.data, dict) else {}
     return {
         "id": event.pk,
+        "recount": data.get("recount") if event.pk is None else None,
         "kind": event.kind,
         "actor": _ref(event.actor),
         "field": event.field,

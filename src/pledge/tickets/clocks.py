@@ -45,7 +45,7 @@ from pledge.standards.choices import STEP_TARGETS, ClockTarget, SlaTarget
 from pledge.standards.models import BusinessCalendar, EscalationLevel, SlaPolicy, default_pause_statuses
 from pledge.standards.selectors import business_time_for
 from pledge.tickets.choices import DONE_STATUSES, ClockState, EventKind, Kind, Status
-from pledge.tickets.models import SlaClock, Ticket, TicketEvent
+from pledge.tickets.models import SlaClock, SlaRecount, SlaRecountTicket, Ticket, TicketEvent
 
 FINISHED_STATES = (ClockState.ACHIEVED, ClockState.CANCELLED)
 # Targets whose clock starts with the ticket (next response starts with a customer message).
@@ -805,23 +805,24 @@ def last_recount() -> Recount | None:
 
 def _recount_calendar(calendar: BusinessCalendar, actor: User | None, now: datetime, reason: str) -> Recount:
     """Recount one calendar's running clocks with array arithmetic; write only what moved."""
-    data = {"reason": reason, "calendar": calendar.code, "calendar_version": calendar.version}
-    return _recount(calendar, actor, now, data)
+    record = SlaRecount(
+        created_at=now, actor=actor, reason=reason, calendar=calendar, calendar_version=calendar.version
+    )
+    return _recount(calendar, record)
 
 
 def _recount(
     calendar: BusinessCalendar,
-    actor: User | None,
-    now: datetime,
-    event_data: dict[str, Any],
+    record: SlaRecount,
     *,
     policy_id: int | None = None,
     changed_tickets: Iterable[int] = (),
 ) -> Recount:
     """Recount the running clocks on `calendar` (only those of `policy_id` when given): new due
     instants, escalation times, breach states and provisional years, written where they changed; each
-    ticket's most urgent due instant; one event on each ticket whose due instant moved or that is in
-    `changed_tickets`."""
+    ticket's most urgent due instant; `record` saved with the counts, as an event on each ticket whose
+    due instant moved or that is in `changed_tickets`."""
+    now = record.created_at
     scope = "" if policy_id is None else f" AND policy_id = {int(policy_id)}"
     sql = (
         f"SELECT id, ticket_id, {_micros_column('anchor_at')}, offset_minutes, target_minutes, "  # noqa: S608 (table names from the models)
@@ -841,8 +842,7 @@ def _recount(
     n = table.size
     forced = np.array(sorted(set(changed_tickets)), dtype=np.int64)
     if n == 0:
-        _bulk_events(forced, actor, now, event_data)
-        return Recount(0, 0, int(forced.size))
+        return _record(record, Recount(0, 0, int(forced.size)), forced)
     business_time = business_time_for(calendar)  # compiled only when there are clocks to recount
     ids = table["id"]
     tickets = table["ticket"]
@@ -875,8 +875,7 @@ def _recount(
     )
     index = np.flatnonzero(write)
     if index.size == 0:
-        _bulk_events(forced, actor, now, event_data)
-        return Recount(n, 0, int(forced.size))
+        return _record(record, Recount(n, 0, int(forced.size)), forced)
     states = np.where(breached, ClockState.BREACHED.value, ClockState.RUNNING.value)
     _write_clocks(
         ids[index],
@@ -903,8 +902,7 @@ def _recount(
     touched = ticket_ids[np.logical_or.reduceat(due_moved[order], starts)]
     if forced.size:
         touched = np.union1d(touched, forced)
-    _bulk_events(touched, actor, now, event_data)
-    return Recount(n, int(np.count_nonzero(due_moved)), int(touched.size))
+    return _record(record, Recount(n, int(np.count_nonzero(due_moved)), int(touched.size)), touched)
 
 
 def _due_many(
@@ -1091,39 +1089,32 @@ def _write_ticket_due(ticket_ids: np.ndarray[Any, Any], dues: np.ndarray[Any, An
             cursor.execute("DROP TABLE temp.sla_ticket_due")
 
 
-def _bulk_events(
-    ticket_ids: np.ndarray[Any, Any], actor: User | None, now: datetime, data: dict[str, Any]
-) -> None:
-    """One SLA event on each ticket, written in bulk (the same row for every ticket but its id)."""
+def _record(record: SlaRecount, result: Recount, ticket_ids: np.ndarray[Any, Any]) -> Recount:
+    """Save the recount with its counts and link it to each ticket it touched (its event there): one
+    row of two integers per ticket, inserted set-wise. A change that found no running clock and touched
+    no ticket leaves no record."""
+    if result.clocks == 0 and ticket_ids.size == 0:
+        return result
+    record.clocks, record.moved, record.tickets = result.clocks, result.moved, result.tickets
+    record.save()
     if ticket_ids.size == 0:
-        return
-    table = TicketEvent._meta.db_table
-    payload = json.dumps(data, ensure_ascii=False)
-    actor_id = actor.pk if actor is not None else None
+        return result
+    table = SlaRecountTicket._meta.db_table
     id_values = ticket_ids.tolist()
-    columns = "ticket_id, actor_id, kind, field, old_value, new_value, message_id, data, created_at"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             for lo in range(0, len(id_values), BULK_BATCH):
                 cursor.execute(
-                    f"INSERT INTO {table} ({columns}) SELECT unnest(%s::bigint[]), %s, %s, %s, '', '', NULL, "
-                    "%s::jsonb, %s",
-                    [id_values[lo : lo + BULK_BATCH], actor_id, EventKind.SLA.value, "sla", payload, now],
+                    f"INSERT INTO {table} (ticket_id, recount_id) SELECT unnest(%s::bigint[]), %s",
+                    [id_values[lo : lo + BULK_BATCH], record.pk],
                 )
         else:
-            _sqlite_stage(cursor, "sla_event_ticket", "id INTEGER PRIMARY KEY", [(t,) for t in id_values])
+            # One JSON array of integers, unpacked inside SQLite: no Python loop over the rows.
             cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT id, %s, %s, %s, '', '', NULL, %s, %s "  # noqa: S608 (table name from the model)
-                "FROM temp.sla_event_ticket ORDER BY id",
-                [
-                    actor_id,
-                    EventKind.SLA.value,
-                    "sla",
-                    payload,
-                    _sqlite_instant(np.array([now.timestamp()]))[0],
-                ],
+                f"INSERT INTO {table} (ticket_id, recount_id) SELECT value, %s FROM json_each(%s)",  # noqa: S608 (table name from the model)
+                [record.pk, "[" + ",".join(map(str, id_values)) + "]"],
             )
-            cursor.execute("DROP TABLE temp.sla_event_ticket")
+    return result
 
 
 def recompute_for_policies(
@@ -1208,9 +1199,17 @@ def _recount_policy(policy: SlaPolicy, actor: User | None, now: datetime, reason
     rest.filter(
         paused_since__isnull=False, state=ClockState.PAUSED, offset_minutes__gte=F("target_minutes")
     ).update(state=ClockState.BREACHED, due_at=now, updated_at=now)
-    data = {"reason": reason, "policy": policy.pk, "policy_version": policy.version}
+    record = SlaRecount(
+        created_at=now,
+        actor=actor,
+        reason=reason,
+        calendar=policy.calendar,
+        calendar_version=policy.calendar.version,
+        policy=policy,
+        policy_version=policy.version,
+    )
     result = _recount(
-        policy.calendar, actor, now, data, policy_id=policy.pk, changed_tickets=retargeted | moved_calendar
+        policy.calendar, record, policy_id=policy.pk, changed_tickets=retargeted | moved_calendar
     )
     return Recount(result.clocks, result.moved, result.tickets + len(one_by_one))
 

@@ -313,6 +313,103 @@ class TicketEvent(models.Model):
         raise ImmutableEventError("Ticket events are append-only.")
 
 
+class SlaRecount(models.Model):
+    """One bulk recount of running SLA clocks after a calendar or policy change: what changed, who
+    changed it and why, and how much it moved. Each ticket it touched carries it in its history through
+    an `SlaRecountTicket` row: the event is stored once and linked to every ticket (a million tickets
+    cost a million two-integer rows, not a million copies of the event)."""
+
+    created_at = models.DateTimeField(_("recounted at"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    calendar = models.ForeignKey(
+        "standards.BusinessCalendar",
+        verbose_name=_("calendar"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="recounts",
+    )
+    calendar_version = models.PositiveIntegerField(_("calendar version"), null=True, blank=True)
+    policy = models.ForeignKey(
+        "standards.SlaPolicy",
+        verbose_name=_("SLA policy"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="recounts",
+    )
+    policy_version = models.PositiveIntegerField(_("policy version"), null=True, blank=True)
+    clocks = models.PositiveIntegerField(_("clocks recounted"), default=0)
+    moved = models.PositiveIntegerField(_("due instants moved"), default=0)
+    tickets = models.PositiveIntegerField(_("tickets"), default=0)
+
+    class Meta:
+        verbose_name = _("SLA recount")
+        verbose_name_plural = _("SLA recounts")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["calendar", "-created_at"], name="sla_recount_calendar_idx"),
+            models.Index(fields=["policy", "-created_at"], name="sla_recount_policy_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.clocks}/{self.moved}/{self.tickets}"
+
+    def event_data(self) -> dict[str, Any]:
+        """The details a ticket's history shows for this recount (the shape of an SLA event's data)."""
+        data: dict[str, Any] = {"reason": self.reason, "recount": self.pk}
+        if self.policy_id is not None:
+            data.update(policy=self.policy_id, policy_version=self.policy_version)
+        elif self.calendar is not None:
+            data.update(calendar=self.calendar.code, calendar_version=self.calendar_version)
+        return data
+
+    def as_event(self, ticket: Ticket) -> TicketEvent:
+        """This recount as an (unsaved, read-only) SLA event of `ticket`, for its history."""
+        return TicketEvent(
+            ticket=ticket,
+            actor=self.actor,
+            kind=EventKind.SLA,
+            field="sla",
+            data=self.event_data(),
+            created_at=self.created_at,
+        )
+
+
+class SlaRecountTicket(models.Model):
+    """A ticket whose clocks a recount moved (or re-targeted): the recount is an event in its history."""
+
+    # sla_recount_ticket_unique starts with the ticket (its history); deleting a recount is rare.
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    recount = models.ForeignKey(
+        SlaRecount,
+        verbose_name=_("SLA recount"),
+        on_delete=models.CASCADE,
+        related_name="links",
+        db_index=False,
+    )
+
+    class Meta:
+        verbose_name = _("ticket of an SLA recount")
+        verbose_name_plural = _("tickets of SLA recounts")
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "recount"], name="sla_recount_ticket_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.recount_id}"
+
+
 class SlaClock(models.Model):
     """One promise on one ticket (first response, next response, resolution, on-site arrival).
 

@@ -163,7 +163,10 @@ class MessageOut(Schema):
 
 
 class EventOut(Schema):
-    id: int
+    id: int | None = Field(description="Null for an SLA recount, which is shared by the tickets it touched.")
+    recount: int | None = Field(
+        default=None, description="For an SLA recount after a calendar or policy change: the recount's id."
+    )
     kind: EventKind
     actor: Ref | None
     field: str

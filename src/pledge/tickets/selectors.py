@@ -33,6 +33,7 @@ from pledge.tickets.models import (
     CheckpointAnswer,
     Message,
     SlaClock,
+    SlaRecount,
     Ticket,
     TicketEvent,
     TicketStep,
@@ -179,7 +180,8 @@ class TimelineEntry:
 
 
 def ticket_timeline(ticket: Ticket, *, include_internal: bool) -> list[TimelineEntry]:
-    """Messages and events of one ticket in time order: three queries whatever the length."""
+    """Messages and events of one ticket in time order: three queries whatever the length, four for
+    staff (the SLA recounts that touched the ticket, stored once per recount and shown as its events)."""
     messages = (
         Message.objects.filter(ticket=ticket)
         .select_related("author")
@@ -196,6 +198,9 @@ def ticket_timeline(ticket: Ticket, *, include_internal: bool) -> list[TimelineE
         for e in events
         if e.kind not in ("reply", "note")
     ]
+    if include_internal:
+        recounts = SlaRecount.objects.filter(links__ticket=ticket).select_related("actor", "calendar")
+        entries += [TimelineEntry(at=r.created_at, kind="event", event=r.as_event(ticket)) for r in recounts]
     entries.sort(key=lambda entry: (entry.at, 0 if entry.kind == "event" else 1))
     return entries
 
