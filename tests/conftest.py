@@ -18,6 +18,8 @@ from pledge.accounts.choices import Role, TeamKind
 from pledge.accounts.models import Team, User
 from pledge.customers import services as customer_services
 from pledge.customers.models import Asset, Contact, Organisation
+from pledge.standards import services as standards_services
+from pledge.standards.models import BusinessCalendar
 from pledge.tickets import services as ticket_services
 from pledge.tickets.models import Ticket
 
@@ -69,6 +71,12 @@ def _media_root(settings: Any, tmp_path: Path) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.API_TOKEN_CACHE_SECONDS = 0  # tests of the caches turn them on themselves
     settings.REFERENCE_CACHE_SECONDS = 0
+
+
+@pytest.fixture
+def calendars(db: object) -> dict[str, BusinessCalendar]:
+    """The built-in business calendars (cn-office, 24x7, night-shift) by code."""
+    return {c.code: c for c in standards_services.ensure_builtin_calendars()}
 
 
 @pytest.fixture

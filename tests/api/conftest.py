@@ -9,9 +9,12 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from pledge.accounts import services as account_services
 from pledge.accounts.models import User
+from pledge.standards.models import BusinessCalendar, ServiceType
+from tests.sops import repair_service
 
 API = "/api/v1"
 
@@ -97,3 +100,10 @@ def api_as(world: Any) -> Callable[[User], ApiClient]:
 @pytest.fixture
 def anonymous() -> ApiClient:
     return ApiClient(None)
+
+
+@pytest.fixture
+def repair(world: Any, calendars: dict[str, BusinessCalendar]) -> ServiceType:
+    """The repair service of tests/sops.py (diagnose → repair ∥ parts → confirm), its SOP's version 1 in
+    effect from today."""
+    return repair_service(world.manager, effective=timezone.localdate(), at=timezone.now())

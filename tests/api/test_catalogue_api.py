@@ -16,23 +16,12 @@ from django.utils import timezone
 
 from pledge.accounts.models import User
 from pledge.standards import services as standards_services
-from pledge.standards.models import BusinessCalendar, ServiceType, Sop, SopVersion
+from pledge.standards.models import ServiceType, Sop, SopVersion
 from tests.api.conftest import ApiClient
 from tests.conftest import World
-from tests.sops import repair_service, repair_steps
+from tests.sops import repair_steps
 
 Api = Callable[[User], ApiClient]
-
-
-@pytest.fixture
-def calendars(db: object) -> dict[str, BusinessCalendar]:
-    return {c.code: c for c in standards_services.ensure_builtin_calendars()}
-
-
-@pytest.fixture
-def repair(world: World, calendars: dict[str, BusinessCalendar]) -> ServiceType:
-    """The repair service, its SOP's version 1 in effect from today."""
-    return repair_service(world.manager, effective=timezone.localdate(), at=timezone.now())
 
 
 def add_service_type(world: World, code: str, **values: Any) -> ServiceType:

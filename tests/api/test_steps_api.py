@@ -18,13 +18,12 @@ from pledge.accounts import services as account_services
 from pledge.accounts.choices import Role
 from pledge.accounts.models import User
 from pledge.standards import services as standards_services
-from pledge.standards.models import BusinessCalendar, ServiceType
+from pledge.standards.models import ServiceType
 from pledge.tickets import services as ticket_services
 from pledge.tickets.choices import EventKind, StepState
 from pledge.tickets.models import CheckpointAnswer, Ticket, TicketEvent, TicketStep
 from tests.api.conftest import ApiClient
 from tests.conftest import World, make_user
-from tests.sops import repair_service
 
 Api = Callable[[User], ApiClient]
 
@@ -32,17 +31,6 @@ PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
     b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82"
 )
-
-
-@pytest.fixture
-def calendars(db: object) -> dict[str, BusinessCalendar]:
-    return {c.code: c for c in standards_services.ensure_builtin_calendars()}
-
-
-@pytest.fixture
-def repair(world: World, calendars: dict[str, BusinessCalendar]) -> ServiceType:
-    """Diagnose → repair ∥ parts → confirm (tests/sops.py), version 1 in effect from today."""
-    return repair_service(world.manager, effective=timezone.localdate(), at=timezone.now())
 
 
 def new_ticket(world: World, repair: ServiceType, **kwargs: Any) -> Ticket:

@@ -51,11 +51,6 @@ def progress_card(html: str) -> str:
 
 
 @pytest.fixture
-def calendars(db: object) -> dict[str, BusinessCalendar]:
-    return {c.code: c for c in standards_services.ensure_builtin_calendars()}
-
-
-@pytest.fixture
 def repair(world: World, calendars: dict[str, BusinessCalendar]) -> ServiceType:
     """Diagnose (milestone "Fault diagnosed") → repair ∥ parts → confirm (milestone "Repair confirmed"),
     on the 24x7 calendar so that due instants follow the real now."""

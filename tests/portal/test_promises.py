@@ -15,7 +15,6 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from pledge.accounts import services as account_services
-from pledge.standards import services as standards_services
 from pledge.standards.models import BusinessCalendar, EscalationLevel, SlaPolicy
 from pledge.tickets import clocks, escalation, services
 from pledge.tickets.models import Ticket
@@ -31,11 +30,6 @@ def sh(*parts: int) -> datetime:
 
 def ago(minutes: float) -> datetime:
     return timezone.now() - timedelta(minutes=minutes)
-
-
-@pytest.fixture
-def calendars(db: object) -> dict[str, BusinessCalendar]:
-    return {c.code: c for c in standards_services.ensure_builtin_calendars()}
 
 
 @pytest.fixture

@@ -12,16 +12,11 @@ from pledge.accounts.models import Team
 from pledge.core.errors import Conflict, NotFound, ValidationFailed
 from pledge.customers import services as customer_services
 from pledge.standards import selectors, services
-from pledge.standards.models import BusinessCalendar, EscalationLevel, SlaPolicy
+from pledge.standards.models import EscalationLevel, SlaPolicy
 from pledge.standards.services import EscalationLevelData
 from pledge.tickets import selectors as ticket_selectors
 from pledge.tickets.models import SlaClock
 from tests.conftest import World
-
-
-@pytest.fixture
-def calendars(world: World) -> dict[str, BusinessCalendar]:
-    return {calendar.code: calendar for calendar in services.ensure_builtin_calendars()}
 
 
 def create(world: World, **changes: Any) -> SlaPolicy:

@@ -26,11 +26,6 @@ def sh(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=SH)
 
 
-@pytest.fixture
-def calendars(db: object) -> dict[str, BusinessCalendar]:
-    return {c.code: c for c in standards_services.ensure_builtin_calendars()}
-
-
 def make_policy(calendar: BusinessCalendar, **fields: object) -> SlaPolicy:
     fields.setdefault("name", "Standard")
     policy = SlaPolicy.objects.create(calendar=calendar, **fields)

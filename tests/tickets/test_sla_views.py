@@ -17,7 +17,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from pledge.accounts.models import Notification
-from pledge.standards import services as standards_services
 from pledge.standards.models import BusinessCalendar, EscalationLevel, SlaPolicy
 from pledge.tickets import clocks, escalation, selectors, services
 from pledge.tickets.choices import ClockState, EventKind
@@ -31,11 +30,6 @@ ROW = re.compile(r'<tr class="ws-row-[^"]*">(.*?)</tr>', re.S)
 
 def sh(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=SH)
-
-
-@pytest.fixture
-def calendars(db: object) -> dict[str, BusinessCalendar]:
-    return {c.code: c for c in standards_services.ensure_builtin_calendars()}
 
 
 def make_policy(calendar: BusinessCalendar, **fields: Any) -> SlaPolicy:

@@ -30,11 +30,6 @@ def sh(*parts: int) -> datetime:
 
 
 @pytest.fixture
-def calendars(db: object) -> dict[str, BusinessCalendar]:
-    return {c.code: c for c in standards_services.ensure_builtin_calendars()}
-
-
-@pytest.fixture
 def repair(world: World, calendars: dict[str, BusinessCalendar]) -> ServiceType:
     return repair_service(world.manager, effective=date(2026, 11, 2), at=sh(2026, 11, 2, 9, 0))
 

@@ -86,11 +86,6 @@ def timeline(html: str) -> str:
 
 
 @pytest.fixture
-def calendars(db: object) -> dict[str, BusinessCalendar]:
-    return {c.code: c for c in standards_services.ensure_builtin_calendars()}
-
-
-@pytest.fixture
 def repair(world: World, calendars: dict[str, BusinessCalendar]) -> ServiceType:
     """The repair SOP of tests/sops.py on the 24x7 calendar, so that step clocks count wall-clock minutes
     and tests can place tickets relative to the real now."""
