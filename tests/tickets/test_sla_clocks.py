@@ -12,7 +12,7 @@ from django.test import Client
 
 from pledge.standards import services as standards_services
 from pledge.standards.models import BusinessCalendar, SlaPolicy
-from pledge.tickets import clocks
+from pledge.tickets import clocks, escalation
 from pledge.tickets import selectors as ticket_selectors
 from pledge.tickets import services as ticket_services
 from pledge.tickets.choices import ClockState, EventKind, Status
@@ -394,3 +394,25 @@ def test_the_calendar_history_says_what_each_change_recounted(
     client.force_login(world.admin)
     listing = client.get("/admin/tickets/slarecount/", {"q": "Typhoon"})
     assert listing.status_code == 200 and "1 SLA recount" in listing.content.decode()
+
+
+def test_a_recount_that_gives_a_breached_clock_time_again_runs_it_and_the_sweep_breaches_again(
+    world: World, office_policy: SlaPolicy, calendars: dict[str, BusinessCalendar]
+) -> None:
+    ticket = world.ticket(at=sh(2026, 12, 7, 9, 0))  # a Monday
+    assert clock(ticket, "resolution").due_at == sh(2026, 12, 8, 18, 0)  # 960 working minutes
+    assert escalation.mark_breaches(sh(2026, 12, 9, 9, 0)) == 2  # first response and resolution
+    # Tuesday becomes a holiday: the resolution is due on Wednesday evening, after "now" (the recount
+    # counts at the real time, before December): it runs again. The first response (due Monday 11:00)
+    # stays breached.
+    standards_services.calendar_set_holiday(
+        calendar=calendars["cn-office"], day=date(2026, 12, 8), name="Company day", actor=world.manager
+    )
+    resolution = clock(ticket, "resolution")
+    assert (resolution.state, resolution.due_at) == (ClockState.RUNNING, sh(2026, 12, 9, 18, 0))
+    assert clock(ticket, "first_response").state == ClockState.BREACHED
+    # The sweep breaches it again when its new due instant passes, with the breach in the history.
+    assert escalation.mark_breaches(sh(2026, 12, 10, 9, 0)) == 1
+    assert clock(ticket, "resolution").state == ClockState.BREACHED
+    breaches = [e.field for e in sla_events(fresh(ticket)) if e.new_value == ClockState.BREACHED]
+    assert sorted(breaches) == ["first_response", "resolution", "resolution"]

@@ -23,7 +23,6 @@ While the ticket is in one of its policy's pause statuses every unfinished clock
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import defaultdict
@@ -52,6 +51,7 @@ FINISHED_STATES = (ClockState.ACHIEVED, ClockState.CANCELLED)
 STARTING_TARGETS = (SlaTarget.FIRST_RESPONSE, SlaTarget.RESOLUTION, SlaTarget.ON_SITE)
 RESPONSE_TARGETS = (SlaTarget.FIRST_RESPONSE, SlaTarget.NEXT_RESPONSE)
 BULK_BATCH = 50_000
+STATE_CHUNK = 10_000  # ids per `pk IN (…)`: under SQLite's limit of bound variables
 FEW_ROWS = 3
 # The clock fields a ticket service may change (written back by `_save`).
 CLOCK_FIELDS = [
@@ -827,16 +827,18 @@ def _recount(
     sql = (
         f"SELECT id, ticket_id, {_micros_column('anchor_at')}, offset_minutes, target_minutes, "  # noqa: S608 (table names from the models)
         f"{_micros_column('due_at')}, {_micros_column('next_escalation_at')}, "
-        # One integer for what the escalation and provisional logic need (fewer values to fetch):
-        # ((policy + 1) * 8 + target code) * 2048 + escalated percent * 2 + has-provisional-years.
-        f"((COALESCE(policy_id, -1) + 1) * 8 + {_target_code_column()}) * 2048 + escalated_percent * 2 "
-        f"+ CASE WHEN {_has_years_column()} THEN 1 ELSE 0 END "
+        # One integer for what the escalation, provisional and state logic need (fewer values to fetch):
+        # (((policy + 1) * 8 + target code) * 2048 + escalated percent * 2 + has-provisional-years) * 2
+        # + stored as breached.
+        f"(((COALESCE(policy_id, -1) + 1) * 8 + {_target_code_column()}) * 2048 + escalated_percent * 2 "
+        f"+ CASE WHEN {_has_years_column()} THEN 1 ELSE 0 END) * 2 "
+        "+ CASE WHEN state = %s THEN 1 ELSE 0 END "
         f"FROM {SlaClock._meta.db_table} "
         "WHERE calendar_id = %s AND state IN (%s, %s) AND paused_since IS NULL AND achieved_at IS NULL"
         f"{scope}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [calendar.pk, ClockState.RUNNING, ClockState.BREACHED])
+        cursor.execute(sql, [ClockState.BREACHED, calendar.pk, ClockState.RUNNING, ClockState.BREACHED])
         # Straight from the cursor into one structured array: no list of a million tuples.
         table = np.fromiter(cursor.cursor, dtype=_RECOUNT_ROW)  # the DB-API cursor: no Python loop
     n = table.size
@@ -851,7 +853,8 @@ def _recount(
     targets = table["target"]
     old_due = _seconds(table["due"])
     old_next = _seconds(table["next"])
-    packed = table["packed"]
+    stored_breached = (table["packed"] & 1).astype(np.bool_)
+    packed = table["packed"] >> 1
     stored_flags = (packed & 1).astype(np.bool_)
     fired = (packed >> 1) & 1023
     codes = (packed >> 11) & 7
@@ -865,26 +868,22 @@ def _recount(
     new_next = _next_escalations(business_time, policies, codes, fired, anchors, offsets, targets)
     years, years_changed = _provisional_years(business_time, ids, anchors, new_due, stored_flags)
     breached = np.isfinite(new_due) & (new_due <= now.timestamp())
-    was_breached = np.isfinite(old_due) & (old_due <= now.timestamp())
     due_moved = ~np.isclose(new_due, old_due, rtol=0.0, atol=0.5, equal_nan=True)
-    write = (
-        due_moved
-        | ~np.isclose(new_next, old_next, rtol=0.0, atol=0.5, equal_nan=True)
-        | years_changed
-        | (breached != was_breached)
-    )
+    # A clock whose due instant moved into the future runs again. One that is now past due stays as it
+    # is: the breach sweep marks it, with the breach in the ticket's history (and its escalations).
+    # The state and the provisional years are written only where they change (few rows): leaving them
+    # out of the bulk UPDATE spares the index on the state.
+    full = years_changed | (stored_breached & ~breached & due_moved)
+    write = due_moved | ~np.isclose(new_next, old_next, rtol=0.0, atol=0.5, equal_nan=True) | full
     index = np.flatnonzero(write)
     if index.size == 0:
         return _record(record, Recount(n, 0, int(forced.size)), forced)
-    states = np.where(breached, ClockState.BREACHED.value, ClockState.RUNNING.value)
-    _write_clocks(
-        ids[index],
-        new_due[index],
-        new_next[index],
-        states[index],
-        [years.get(int(i), []) for i in index],
-        now,
+    states = np.where(
+        stored_breached & (breached | ~due_moved), ClockState.BREACHED.value, ClockState.RUNNING.value
     )
+    _write_clocks(ids[index], new_due[index], new_next[index], now)
+    changed = np.flatnonzero(full)
+    _write_states(ids[changed], states[changed], [years.get(int(i), []) for i in changed], now)
 
     # Each ticket's most urgent due instant: all of a ticket's running clocks share its policy's calendar,
     # so they are all here.
@@ -1002,53 +1001,54 @@ def _sqlite_datetime(micros: str) -> str:
 
 
 def _write_clocks(
-    ids: np.ndarray[Any, Any],
-    dues: np.ndarray[Any, Any],
-    nexts: np.ndarray[Any, Any],
-    states: np.ndarray[Any, Any],
-    years: list[list[int]],
-    now: datetime,
+    ids: np.ndarray[Any, Any], dues: np.ndarray[Any, Any], nexts: np.ndarray[Any, Any], now: datetime
 ) -> None:
+    """New due instants and escalation times, set-wise."""
+    if ids.size == 0:
+        return
     table = SlaClock._meta.db_table
-    year_text = [json.dumps(y) if y else "[]" for y in years]
-    due_values, next_values, state_values = _instants(dues), _instants(nexts), states.tolist()
-    id_values = ids.tolist()
+    due_values, next_values, id_values = _instants(dues), _instants(nexts), ids.tolist()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             for lo in range(0, len(id_values), BULK_BATCH):
                 hi = lo + BULK_BATCH
                 cursor.execute(
                     f"UPDATE {table} AS c SET due_at = to_timestamp(v.due), "  # noqa: S608 (table name from the model)
-                    "next_escalation_at = to_timestamp(v.nxt), state = v.state, "
-                    "uncovered_years = v.years::jsonb, updated_at = %s "
+                    "next_escalation_at = to_timestamp(v.nxt), updated_at = %s "
                     "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::float8[]) AS due, "
-                    "unnest(%s::float8[]) AS nxt, unnest(%s::text[]) AS state, "
-                    "unnest(%s::text[]) AS years) AS v WHERE c.id = v.id",
-                    [
-                        now,
-                        id_values[lo:hi],
-                        due_values[lo:hi],
-                        next_values[lo:hi],
-                        state_values[lo:hi],
-                        year_text[lo:hi],
-                    ],
+                    "unnest(%s::float8[]) AS nxt) AS v WHERE c.id = v.id",
+                    [now, id_values[lo:hi], due_values[lo:hi], next_values[lo:hi]],
                 )
         else:
             # Stage the new values in a temporary table and update in one statement (SQLite ≥ 3.33).
             _sqlite_stage(
                 cursor,
                 "sla_recount",
-                "id INTEGER PRIMARY KEY, due INTEGER, nxt INTEGER, state TEXT, years TEXT",
-                list(zip(id_values, due_values, next_values, state_values, year_text, strict=True)),
+                "id INTEGER PRIMARY KEY, due INTEGER, nxt INTEGER",
+                list(zip(id_values, due_values, next_values, strict=True)),
             )
             cursor.execute(
                 f"UPDATE {table} SET due_at = {_sqlite_datetime('r.due')}, "  # noqa: S608 (table name from the model)
-                f"next_escalation_at = {_sqlite_datetime('r.nxt')}, state = r.state, "
-                "uncovered_years = r.years, updated_at = %s FROM temp.sla_recount AS r "
-                f"WHERE {table}.id = r.id",
+                f"next_escalation_at = {_sqlite_datetime('r.nxt')}, updated_at = %s "
+                f"FROM temp.sla_recount AS r WHERE {table}.id = r.id",
                 [_sqlite_instant(np.array([now.timestamp()]))[0]],
             )
             cursor.execute("DROP TABLE temp.sla_recount")
+
+
+def _write_states(
+    ids: np.ndarray[Any, Any], states: np.ndarray[Any, Any], years: list[list[int]], now: datetime
+) -> None:
+    """States and provisional years of the clocks whose breach or provisional mark changed (usually
+    few), set-wise: one UPDATE per distinct (state, years) and chunk of ids."""
+    groups: dict[tuple[str, tuple[int, ...]], list[int]] = defaultdict(list)
+    for pk, state, uncovered in zip(ids.tolist(), states.tolist(), years, strict=True):
+        groups[(state, tuple(uncovered))].append(pk)
+    for (state, uncovered), pks in groups.items():
+        for lo in range(0, len(pks), STATE_CHUNK):
+            SlaClock.objects.filter(pk__in=pks[lo : lo + STATE_CHUNK]).update(
+                state=state, uncovered_years=list(uncovered), updated_at=now
+            )
 
 
 def _sqlite_stage(cursor: Any, name: str, columns: str, rows: list[tuple[Any, ...]]) -> None:
