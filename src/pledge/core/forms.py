@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django import forms
@@ -12,6 +13,12 @@ from django.utils.translation import ngettext
 
 from pledge.core.errors import DomainError
 from pledge.core.uploads import ALLOWED_TYPES
+
+
+def new_form_token() -> str:
+    """The hidden token of a create form: its submissions share one idempotency key, so a double click
+    creates one record."""
+    return secrets.token_urlsafe(24)
 
 
 def attachment_help() -> str:

@@ -3,7 +3,6 @@ their ValidationFailed field errors are put back beside the fields with `add_dom
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from django import forms
@@ -11,23 +10,12 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from pledge.core.forms import DomainErrorsMixin, MultipleFileField, attachment_help
+from pledge.customers.forms import AssetChoiceField
 from pledge.customers.models import Asset
 from pledge.portal.wording import URGENCY_HINTS
 from pledge.standards.models import ServiceType
 from pledge.tickets.choices import CUSTOMER_TRANSITIONS, PORTAL_KINDS, Priority, Status
 from pledge.tickets.services import BODY_MAX, SUBJECT_MAX
-
-
-def new_form_token() -> str:
-    return secrets.token_urlsafe(24)
-
-
-class AssetChoiceField(forms.ModelChoiceField[Asset]):
-    def label_from_instance(self, obj: Asset) -> str:
-        parts = [obj.model, obj.serial_number]
-        if obj.site:
-            parts.append(obj.site)
-        return " · ".join(parts)
 
 
 class TicketSubmitForm(DomainErrorsMixin, forms.Form):

@@ -21,11 +21,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from pledge.accounts import policies as account_policies
 from pledge.accounts.models import User
 from pledge.core.errors import Conflict, NotFound, ValidationFailed
+from pledge.core.forms import new_form_token
 from pledge.core.htmx import render_page_or_partial
 from pledge.customers import selectors as customer_selectors
 from pledge.customers.models import Asset
 from pledge.portal import wording
-from pledge.portal.forms import ConfirmForm, ReplyForm, TicketSubmitForm, new_form_token
+from pledge.portal.forms import ConfirmForm, ReplyForm, TicketSubmitForm
 from pledge.standards import policies as standards_policies
 from pledge.standards import selectors as standards_selectors
 from pledge.standards.models import ServiceType

@@ -1044,10 +1044,10 @@ def _write_states(
     groups: dict[tuple[str, tuple[int, ...]], list[int]] = defaultdict(list)
     for pk, state, uncovered in zip(ids.tolist(), states.tolist(), years, strict=True):
         groups[(state, tuple(uncovered))].append(pk)
-    for (state, uncovered), pks in groups.items():
+    for (state, year_key), pks in groups.items():
         for lo in range(0, len(pks), STATE_CHUNK):
             SlaClock.objects.filter(pk__in=pks[lo : lo + STATE_CHUNK]).update(
-                state=state, uncovered_years=list(uncovered), updated_at=now
+                state=state, uncovered_years=list(year_key), updated_at=now
             )
 
 

@@ -6,12 +6,19 @@ import re
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from pledge.accounts.models import Team
 from pledge.accounts.selectors import assignable_users
-from pledge.tickets.choices import Kind, Priority, Status
+from pledge.core.forms import DomainErrorsMixin, MultipleFileField, attachment_help
+from pledge.customers.forms import AssetChoiceField
+from pledge.customers.models import Asset, Contact, Organisation
+from pledge.standards.models import ServiceType
+from pledge.tickets.choices import Channel, Kind, Priority, Status
 from pledge.tickets.selectors import MAX_PAGE_SIZE, TicketFilters
+from pledge.tickets.services import BODY_MAX, SUBJECT_MAX
 
 QUEUE_VIEWS = (
     ("mine", _("Mine")),
@@ -32,6 +39,16 @@ PAGE_SIZES = (25, 50, 100)
 DEFAULT_PAGE_SIZE = 25
 # Commas (ASCII and full-width) and semicolons separate tags.
 TAG_SEPARATORS = re.compile(r"[,，;；]")
+TAGS_MAX_LENGTH = 1100
+# The channels of a ticket that staff record: the portal and the API are the ones customers and their
+# systems use themselves. A walk-in or a ticket opened at the customer's site is "on site".
+STAFF_CHANNELS = (Channel.PHONE, Channel.EMAIL, Channel.ON_SITE)
+FORM_TOKEN_MAX = 100
+
+
+def split_tags(raw: str) -> list[str]:
+    """The tags typed in one box, in order; the service lower-cases, de-duplicates and bounds them."""
+    return [part.strip() for part in TAG_SEPARATORS.split(raw) if part.strip()]
 
 
 def _blank(choices: Any, label: Any) -> list[tuple[str, Any]]:
@@ -190,8 +207,145 @@ class PriorityForm(VersionedForm):
 
 
 class TagsForm(VersionedForm):
-    tags = forms.CharField(label=_("Tags"), max_length=1100, required=False)
+    tags = forms.CharField(label=_("Tags"), max_length=TAGS_MAX_LENGTH, required=False)
 
     def clean_tags(self) -> list[str]:
-        raw: str = self.cleaned_data.get("tags") or ""
-        return [part.strip() for part in TAG_SEPARATORS.split(raw) if part.strip()]
+        return split_tags(self.cleaned_data.get("tags") or "")
+
+
+class ContactChoiceField(forms.ModelChoiceField[Contact]):
+    def label_from_instance(self, obj: Contact) -> str:
+        parts = [obj.name, obj.job_title, obj.phone or obj.email]
+        return " · ".join(part for part in parts if part)
+
+
+class ServiceTypeChoiceField(forms.ModelChoiceField[ServiceType]):
+    def label_from_instance(self, obj: ServiceType) -> str:
+        return _("%(name)s (%(kind)s, %(priority)s)") % {
+            "name": obj.name,
+            "kind": Kind(obj.default_kind).label,
+            "priority": obj.default_priority,
+        }
+
+
+class TicketCreateForm(DomainErrorsMixin, forms.Form):
+    """A ticket that staff record for a customer: a call, an e-mail, a walk-in.
+
+    The choices of contact and asset are the chosen organisation's (the view passes them), so one of
+    another organisation is a field error. The service checks the rest under its transaction (an active
+    organisation and service type, the assignee's team, tags, the files' size, type and content); its
+    field errors are put beside the fields with `add_domain_errors`. Empty kind and priority leave them
+    to the service type (else service request, P3). The hidden `form_token` makes a double submission
+    create one ticket."""
+
+    organisation = forms.ModelChoiceField(
+        label=_("Organisation"),
+        queryset=Organisation.objects.none(),
+        error_messages={
+            "required": _("Choose the organisation."),
+            "invalid_choice": _("Choose an active organisation from the search results."),
+        },
+    )
+    contact = ContactChoiceField(
+        label=_("Contact"),
+        queryset=Contact.objects.none(),
+        required=False,
+        empty_label=_("No contact named"),
+        help_text=_("Who reported it. A contact with an e-mail address gets the ticket's e-mails."),
+        error_messages={"invalid_choice": _("Choose one of this organisation's contacts.")},
+    )
+    asset = AssetChoiceField(
+        label=_("Asset"),
+        queryset=Asset.objects.none(),
+        required=False,
+        empty_label=_("Not about a specific machine"),
+        help_text=_("Model · serial number · site, as on the machine's type plate."),
+        error_messages={"invalid_choice": _("Choose one of this organisation's assets.")},
+    )
+    channel = forms.ChoiceField(
+        label=_("Received by"),
+        choices=[(channel.value, channel.label) for channel in STAFF_CHANNELS],
+        initial=Channel.PHONE.value,
+    )
+    service_type = ServiceTypeChoiceField(
+        label=_("Service type"),
+        queryset=ServiceType.objects.none(),
+        required=False,
+        empty_label=_("None (no procedure)"),
+        help_text=_("A service type brings its procedure, and its kind and priority unless you set them."),
+        error_messages={"invalid_choice": _("Choose one of the active service types.")},
+    )
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=_blank(Kind.choices, _("Service type's default")),
+        required=False,
+        help_text=_("Left as default: the service type's kind, else service request."),
+    )
+    priority = forms.ChoiceField(
+        label=_("Priority"),
+        choices=_blank(Priority.choices, _("Service type's default")),
+        required=False,
+        help_text=_("Left as default: the service type's priority, else P3 · Normal."),
+    )
+    subject = forms.CharField(
+        label=_("Subject"),
+        max_length=SUBJECT_MAX,
+        help_text=_("One line, for example “Spindle overheats after two hours”."),
+    )
+    description = forms.CharField(
+        label=_("Description"),
+        max_length=BODY_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_("What the customer reports, since when, alarm codes, what they have tried."),
+    )
+    team = forms.ModelChoiceField(
+        label=_("Team"),
+        queryset=Team.objects.filter(is_active=True).order_by("name"),
+        required=False,
+        empty_label=_("No team"),
+        widget=forms.Select(
+            attrs={
+                "hx-get": reverse_lazy("tickets:new_assignees"),
+                "hx-trigger": "change",
+                "hx-target": "#id_assignee",
+                "hx-swap": "innerHTML",
+            }
+        ),
+    )
+    assignee = forms.ModelChoiceField(
+        label=_("Assignee"), queryset=assignable_users(None), required=False, empty_label=_("Unassigned")
+    )
+    tags = forms.CharField(
+        label=_("Tags"),
+        max_length=TAGS_MAX_LENGTH,
+        required=False,
+        help_text=_("Separate tags with commas."),
+        widget=forms.TextInput(attrs={"placeholder": _("hydraulics, urgent")}),
+    )
+    attachments = MultipleFileField(label=_("Attachments"))
+    form_token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=FORM_TOKEN_MAX)
+
+    def __init__(
+        self,
+        *args: Any,
+        organisations: QuerySet[Organisation],
+        contacts: QuerySet[Contact],
+        assets: QuerySet[Asset],
+        service_types: QuerySet[ServiceType],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        for name, queryset in (
+            ("organisation", organisations),
+            ("contact", contacts),
+            ("asset", assets),
+            ("service_type", service_types),
+        ):
+            model_field = self.fields[name]
+            assert isinstance(model_field, forms.ModelChoiceField)
+            model_field.queryset = queryset
+        self.fields["attachments"].help_text = attachment_help()
+
+    def clean_tags(self) -> list[str]:
+        return split_tags(self.cleaned_data.get("tags") or "")

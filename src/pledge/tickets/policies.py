@@ -6,6 +6,7 @@
 - service managers, QA inspectors and administrators see every ticket;
 - QA inspectors only read: they never reply, note, transition or assign;
 - staff who work a ticket record an engineer's arrival on site and add themselves as watchers;
+- staff who work tickets create them for any organisation; customers only for their own;
 - customers see their tickets' promised times but never the SLA policy, escalations or watchers.
 """
 
@@ -104,8 +105,14 @@ def allowed_transitions(user: Any, ticket: Any) -> tuple[str, ...]:
     return ()
 
 
+def can_create_tickets(user: Any) -> bool:
+    """Record tickets for any organisation (the workspace's New ticket page, the API): staff who work
+    tickets. QA inspectors only read."""
+    return account_policies.can_work_tickets(user)
+
+
 def can_create_ticket_for(user: Any, organisation_id: int) -> bool:
-    if account_policies.can_work_tickets(user):
+    if can_create_tickets(user):
         return True
     return account_policies.is_customer(user) and customer_organisation_id(user) == organisation_id
 

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import F, OrderBy, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OrderBy, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from pledge.accounts.models import User
 from pledge.core.errors import NotFound
-from pledge.customers.models import Contract
+from pledge.customers import selectors as customer_selectors
+from pledge.customers.models import Asset, Contact, Contract, Organisation
 from pledge.lib.businesstime import BusinessTime, BusinessTimeError
 from pledge.standards.choices import STEP_TARGETS, SlaTarget, StepOwner
 from pledge.standards.models import Checkpoint, SlaPolicy, SopStep, SopVersion
@@ -545,3 +546,71 @@ def handoff_steps_for(tickets: Sequence[Ticket], at: datetime) -> dict[int, Step
             clock = clock_views.get(row.clock_id) if row.clock_id else None
             found[row.ticket_id] = StepView(row, row.step, clock, [])
     return found
+
+
+# The agent's New ticket page: the organisation picker, and the chosen organisation's contacts and assets.
+
+ORGANISATION_PICKS = 10
+ORGANISATION_SEARCH_MAX = 100
+
+
+@dataclass
+class OrganisationPicks:
+    """What the New ticket page's organisation picker offers: the chosen organisation (kept whatever the
+    search), then up to the limit of others that match the search, and whether more match than shown."""
+
+    q: str
+    chosen: Organisation | None
+    matches: list[Organisation]
+    has_more: bool
+
+
+def ticket_new_organisations(user: Any) -> QuerySet[Organisation]:
+    """The organisations a new ticket may be for: the active ones the user may see, by name."""
+    return customer_selectors.organisation_list_for(user).filter(is_active=True).order_by("name", "pk")
+
+
+def ticket_new_organisation_picks(
+    user: Any, q: str, *, chosen_id: int | None = None, limit: int = ORGANISATION_PICKS
+) -> OrganisationPicks:
+    """Organisations for the New ticket picker whose name, or the name, e-mail or phone of one of their
+    active contacts (the caller on the line), contains `q`, by name: at most `limit` of them in one query
+    (one extra row tells whether more match), plus one query for the chosen organisation. An empty search
+    matches nothing; the query count never depends on how many organisations there are."""
+    organisations = ticket_new_organisations(user)
+    chosen = organisations.filter(pk=chosen_id).first() if chosen_id is not None else None
+    text = " ".join(q.replace("\x00", "").split())[:ORGANISATION_SEARCH_MAX]
+    if not text:
+        return OrganisationPicks(text, chosen, [], False)
+    callers = Contact.objects.filter(organisation_id=OuterRef("pk"), is_active=True).filter(
+        Q(name__icontains=text) | Q(email__icontains=text) | Q(phone__icontains=text)
+    )
+    found = organisations.filter(Q(name__icontains=text) | Exists(callers))
+    if chosen is not None:
+        found = found.exclude(pk=chosen.pk)
+    rows = list(found[: limit + 1])
+    return OrganisationPicks(text, chosen, rows[:limit], len(rows) > limit)
+
+
+def ticket_new_contacts(user: Any, organisation_id: int | None) -> QuerySet[Contact]:
+    """The contacts a new ticket of the organisation may name: its active ones, by name (none before an
+    organisation is chosen)."""
+    if organisation_id is None:
+        return Contact.objects.none()
+    return (
+        customer_selectors.contact_list_for(user)
+        .filter(organisation_id=organisation_id, is_active=True)
+        .order_by("name", "pk")
+    )
+
+
+def ticket_new_assets(user: Any, organisation_id: int | None) -> QuerySet[Asset]:
+    """The assets a new ticket of the organisation may name: its installed equipment, by model and serial
+    number (none before an organisation is chosen)."""
+    if organisation_id is None:
+        return Asset.objects.none()
+    return (
+        customer_selectors.asset_list_for(user)
+        .filter(organisation_id=organisation_id)
+        .order_by("model", "serial_number", "pk")
+    )

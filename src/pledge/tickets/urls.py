@@ -1,5 +1,5 @@
 """Agent workspace: the queue, the ticket page and the ticket's htmx actions (arrival on site, watching,
-SOP steps and resolving over checkpoints included)."""
+SOP steps and resolving over checkpoints included), and the New ticket page with its htmx pickers."""
 
 from django.urls import path
 
@@ -8,6 +8,10 @@ from pledge.tickets import views
 app_name = "tickets"
 urlpatterns = [
     path("", views.queue, name="queue"),
+    path("tickets/new/", views.ticket_new, name="new"),
+    path("tickets/new/organisations/", views.new_organisations, name="new_organisations"),
+    path("tickets/new/organisation/", views.new_organisation_details, name="new_organisation_details"),
+    path("tickets/new/assignees/", views.new_assignee_options, name="new_assignees"),
     path("tickets/<int:ticket_id>/", views.ticket_detail, name="detail"),
     path("tickets/<int:ticket_id>/messages/", views.ticket_compose, name="compose"),
     path("tickets/<int:ticket_id>/status/", views.ticket_transition, name="transition"),

@@ -1,4 +1,5 @@
-"""Agent workspace views: parse, authorise (policies), call services/selectors, render.
+"""Agent workspace views: parse, authorise (policies), call services/selectors, render. The queue, the
+ticket page with its htmx actions, and the New ticket page with its organisation picker.
 
 Every page works without JavaScript (plain GET forms, POST then redirect with a flash message). With
 htmx, the same URLs answer with the partial that changed (`{% partialdef %}` in the templates):
@@ -23,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from pledge.accounts import policies as account_policies
@@ -31,12 +32,15 @@ from pledge.accounts.choices import TeamKind
 from pledge.accounts.models import User
 from pledge.accounts.selectors import active_teams, assignable_users
 from pledge.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from pledge.core.forms import new_form_token
 from pledge.core.htmx import wants_partial
+from pledge.customers.models import Organisation
 from pledge.standards import policies as standards_policies
 from pledge.standards import selectors as standards_selectors
 from pledge.tickets import policies, selectors, services
 from pledge.tickets.choices import Channel, Kind, Priority, Status
 from pledge.tickets.forms import (
+    FORM_TOKEN_MAX,
     PAGE_SIZES,
     QUEUE_SORTS,
     QUEUE_VIEWS,
@@ -49,6 +53,7 @@ from pledge.tickets.forms import (
     StepForm,
     TagsForm,
     TeamChoiceForm,
+    TicketCreateForm,
     TransitionForm,
     VersionedForm,
     step_answers,
@@ -57,6 +62,7 @@ from pledge.tickets.models import Ticket
 from pledge.tickets.selectors import StepView, TicketFilters, TicketSteps
 
 DETAIL = "tickets/detail.html"
+NEW = "tickets/new.html"
 OTHER_OPEN_TICKETS = 5
 
 
@@ -125,6 +131,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "is_filtered": bool(
             values["q"] or values["status"] or values["priority"] or values["kind"] or values["team"]
         ),
+        "can_create": policies.can_create_tickets(user),
     }
     partial = wants_partial(request)
     if not partial and standards_policies.can_manage_calendars(user):
@@ -680,6 +687,168 @@ def assignee_options(request: HttpRequest, ticket_id: int) -> HttpResponse:
     team = form.cleaned_data.get("team") if form.is_valid() else None
     context = {"assignees": list(assignable_users(team)), "selected_assignee": ticket.assignee_id}
     return render(request, f"{DETAIL}#assignee_options", context)
+
+
+# A new ticket ---------------------------------------------------------------------------------
+
+
+def _ticket_creator(request: HttpRequest) -> User:
+    """Staff who may record tickets; customers get 404 like on every workspace page, QA inspectors 403."""
+    user = _staff_user(request)
+    if not policies.can_create_tickets(user):
+        raise PermissionDenied(_("Your role cannot create tickets."))
+    return user
+
+
+def _posted_id(raw: object) -> int | None:
+    text = str(raw or "").strip()
+    return int(text) if text.isdigit() and len(text) <= 18 else None
+
+
+def _create_form(user: User, organisation_id: int | None, *args: Any, **kwargs: Any) -> TicketCreateForm:
+    """The New ticket form, offering the contacts and assets of the organisation chosen (none before)."""
+    return TicketCreateForm(
+        *args,
+        organisations=selectors.ticket_new_organisations(user),
+        contacts=selectors.ticket_new_contacts(user, organisation_id),
+        assets=selectors.ticket_new_assets(user, organisation_id),
+        service_types=standards_selectors.service_type_list(active_only=True),
+        **kwargs,
+    )
+
+
+def _open_tickets_of(user: User, organisation: Organisation | None) -> list[Ticket]:
+    """The organisation's most urgent open tickets, so that an agent sees a problem already reported."""
+    if organisation is None:
+        return []
+    page = selectors.ticket_list_for(
+        user,
+        TicketFilters(view="open", organisation_id=organisation.pk),
+        sort="urgency",
+        page_size=OTHER_OPEN_TICKETS,
+    )
+    return page.items
+
+
+def _render_new(
+    request: HttpRequest,
+    user: User,
+    form: TicketCreateForm,
+    *,
+    organisation_id: int | None,
+    q: str,
+    status: int = 200,
+    **extra: Any,
+) -> HttpResponse:
+    picks = selectors.ticket_new_organisation_picks(user, q, chosen_id=organisation_id)
+    context = {
+        "form": form,
+        "picks": picks,
+        "chosen": picks.chosen,
+        "open_tickets": _open_tickets_of(user, picks.chosen),
+        **extra,
+    }
+    return render(request, NEW, context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def ticket_new(request: HttpRequest) -> HttpResponse:
+    """Record a ticket for a customer (a call, an e-mail, a walk-in). Without JavaScript the organisation
+    search reloads this page (`?org_q=`, `?organisation=`); with htmx it answers from the endpoints below.
+    A repeated submission of one form (the same `form_token`) leads to the ticket the first one created."""
+    user = _ticket_creator(request)
+    if request.method != "POST":
+        organisation_id = _posted_id(request.GET.get("organisation"))
+        form = _create_form(user, organisation_id, initial={"form_token": new_form_token()})
+        return _render_new(
+            request, user, form, organisation_id=organisation_id, q=request.GET.get("org_q", "")
+        )
+    data = request.POST.copy()
+    token = data.get("form_token", "")
+    if not token or len(token) > FORM_TOKEN_MAX:
+        data["form_token"] = new_form_token()
+    organisation_id = _posted_id(data.get("organisation"))
+    form = _create_form(user, organisation_id, data, request.FILES)
+    if form.is_valid():
+        cleaned = form.cleaned_data
+        organisation: Organisation = cleaned["organisation"]
+        if not policies.can_create_ticket_for(user, organisation.pk):
+            raise PermissionDenied(_("Your role cannot create tickets."))
+        try:
+            ticket, created = services.ticket_create(
+                actor=user,
+                organisation=organisation,
+                subject=cleaned["subject"],
+                description=cleaned["description"],
+                service_type=cleaned["service_type"],
+                kind=cleaned["kind"] or None,
+                channel=cleaned["channel"],
+                priority=cleaned["priority"] or None,
+                contact=cleaned["contact"],
+                asset=cleaned["asset"],
+                team=cleaned["team"],
+                assignee=cleaned["assignee"],
+                tags=cleaned["tags"],
+                attachments=cleaned["attachments"],
+                idempotency_key=f"agent:{cleaned['form_token']}",
+            )
+        except DomainError as exc:
+            form.add_domain_errors(exc)
+        else:
+            if created:
+                notice = _("%(number)s created.") % {"number": ticket.number}
+            else:
+                notice = _("%(number)s was already created from this form; this is it.") % {
+                    "number": ticket.number
+                }
+            messages.success(request, notice)
+            if not policies.can_view_ticket(user, ticket):
+                messages.info(request, _("It went to a team outside your view, so it does not open here."))
+                return redirect("tickets:queue")
+            return redirect("tickets:detail", ticket_id=ticket.pk)
+    return _render_new(
+        request,
+        user,
+        form,
+        organisation_id=organisation_id,
+        q=data.get("org_q", ""),
+        status=422,
+        files_dropped=bool(request.FILES),
+    )
+
+
+@login_required
+@require_GET
+def new_organisations(request: HttpRequest) -> HttpResponse:
+    """The organisation picker's results for `org_q` (htmx, while the agent types), the chosen one kept."""
+    user = _ticket_creator(request)
+    picks = selectors.ticket_new_organisation_picks(
+        user, request.GET.get("org_q", ""), chosen_id=_posted_id(request.GET.get("organisation"))
+    )
+    return render(request, f"{NEW}#organisation_results", {"picks": picks})
+
+
+@login_required
+@require_GET
+def new_organisation_details(request: HttpRequest) -> HttpResponse:
+    """The contact and asset fields for the organisation just chosen, and its open tickets (htmx)."""
+    user = _ticket_creator(request)
+    organisation_id = _posted_id(request.GET.get("organisation"))
+    chosen = selectors.ticket_new_organisation_picks(user, "", chosen_id=organisation_id).chosen
+    form = _create_form(user, chosen.pk if chosen else None)
+    context = {"form": form, "chosen": chosen, "open_tickets": _open_tickets_of(user, chosen)}
+    return render(request, f"{NEW}#organisation_details", context)
+
+
+@login_required
+@require_GET
+def new_assignee_options(request: HttpRequest) -> HttpResponse:
+    """The assignee <option>s for the team chosen on the New ticket page (htmx, on team change)."""
+    _ticket_creator(request)
+    form = TeamChoiceForm(request.GET)
+    team = form.cleaned_data.get("team") if form.is_valid() else None
+    return render(request, f"{DETAIL}#assignee_options", {"assignees": list(assignable_users(team))})
 
 
 @login_required
