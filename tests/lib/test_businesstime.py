@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -528,6 +528,72 @@ def test_elapsed_inverts_due(start: int, micros: int, minutes: float, spec: Cale
     # The other way round: the working time up to any later instant is due no later than it.
     later = moment + timedelta(minutes=minutes)
     assert cal.due(moment, cal.elapsed(moment, later)) <= later + timedelta(microseconds=1)
+
+
+@examples(300)
+@given(
+    start=st.integers(int(sh(2015, 1, 1).timestamp()), int(sh(2030, 12, 1).timestamp())),
+    micros=st.integers(0, 999_999),
+    minutes=st.one_of(st.integers(1, 20_000), st.floats(1e-3, 20_000, allow_nan=False)),
+    later=st.integers(0, 400 * 86_400),
+    spec=st.sampled_from([CN_OFFICE, NIGHT, BERLIN_DAYS]),
+)
+def test_positions_are_working_time_from_a_fixed_epoch(
+    start: int, micros: int, minutes: float, later: int, spec: CalendarSpec
+) -> None:
+    cal = _business_time(spec)
+    moment = datetime.fromtimestamp(start, UTC) + timedelta(microseconds=micros)
+    position = cal.position(moment)
+    # A deadline is the instant of the start's position plus the target.
+    assert cal.instant(position + minutes * 60.0).timestamp() == pytest.approx(
+        cal.due(moment, minutes).timestamp(), abs=1e-5
+    )
+    # Differences of positions are elapsed working time, so positions only grow.
+    other = moment + timedelta(seconds=later)
+    assert cal.position(other) - position == pytest.approx(cal.elapsed(moment, other) * 60.0, abs=1e-5)
+    # A fresh calendar, whose window starts elsewhere, gives the same position: the epoch is fixed.
+    assert BusinessTime(spec).position(moment) == pytest.approx(position, abs=1e-6)
+    # Arrays agree with single calls.
+    assert cal.positions_many([moment.timestamp()])[0] == pytest.approx(position, abs=1e-6)
+    assert cal.instants_many([position + 60.0 * minutes])[0] == pytest.approx(
+        cal.instant(position + 60.0 * minutes).timestamp(), abs=1e-6
+    )
+
+
+def test_positions_count_from_midnight_starting_the_epoch_year() -> None:
+    cal = BusinessTime(OFFICE)
+    assert cal.position(sh(2020, 1, 1)) == 0.0
+    # 2020-01-01 is a Wednesday: 8 working hours on each of its three weekdays to Friday night.
+    assert cal.position(sh(2020, 1, 4)) == 3 * 8 * 3600.0
+    assert cal.position(sh(2019, 12, 31, 18, 0)) == 0.0  # closing time before the epoch
+    assert cal.position(sh(2019, 12, 31, 13, 0)) == -5 * 3600.0
+    # A position at the end of a working day is its closing time, not the next opening.
+    assert cal.instant(8 * 3600.0) == sh(2020, 1, 1, 18, 0)
+    assert cal.instant(8 * 3600.0 + 1) == sh(2020, 1, 2, 9, 0, 1)
+
+
+def test_a_holiday_moves_only_the_positions_after_it() -> None:
+    before = BusinessTime(CN_OFFICE)
+    after = BusinessTime(replace(CN_OFFICE, holidays=CN_OFFICE.holidays | {date(2026, 11, 24)}))
+    monday = sh(2026, 11, 23, 10, 0)
+    assert after.position(monday) == before.position(monday)
+    wednesday = sh(2026, 11, 25, 10, 0)
+    assert before.position(wednesday) - after.position(wednesday) == 8 * 3600.0
+    # So a deadline kept as a position stays valid; its instant moves by the day off.
+    due = before.position(monday) + 16 * 3600.0
+    assert (before.instant(due), after.instant(due)) == (sh(2026, 11, 25, 10, 0), sh(2026, 11, 26, 10, 0))
+
+
+def test_positions_outside_the_supported_years_are_refused() -> None:
+    cal = BusinessTime(OFFICE, first_year=2019, last_year=2021)
+    with pytest.raises(OutOfRange):
+        cal.instant(-(10.0**12))
+    with pytest.raises(OutOfRange):
+        cal.instant(10.0**12)
+    with pytest.raises(ValueError, match="finite"):
+        cal.instants_many([math.inf])
+    with pytest.raises(NoWorkingTime):
+        BusinessTime(CalendarSpec("UTC", {})).instant(1.0)
 
 
 @cache

@@ -21,6 +21,9 @@ MINUTES_PER_DAY = 1440
 # working time never comes cannot make the wrapper compile forever.
 FIRST_YEAR = 1970
 LAST_YEAR = 2100
+# Positions (working seconds on a calendar's own timeline) count from local midnight starting this year:
+# near the years in use, so that the offset of any compiled window is cheap to compute.
+EPOCH_YEAR = 2020
 
 Interval = tuple[int, int]
 DayHours = tuple[Interval, ...]
@@ -556,6 +559,8 @@ class BusinessTime:
         self._highest = float(wall_to_epoch(self.zone, datetime(last_year + 1, 1, 1)))
         self._compiled: CompiledCalendar | None = None
         self._lock = threading.Lock()
+        self.epoch_year = min(max(EPOCH_YEAR, first_year), last_year)
+        self._offsets: dict[int, float] = {}  # window start year → working seconds from the epoch to it
 
     @property
     def compiled(self) -> CompiledCalendar | None:
@@ -633,6 +638,73 @@ class BusinessTime:
     def uncovered_years(self, a: datetime, b: datetime) -> tuple[int, ...]:
         """See CalendarSpec.uncovered_years."""
         return self.spec.uncovered_years(a, b)
+
+    # -- positions ----------------------------------------------------------------------------------
+    #
+    # A position is the working time, in seconds, from local midnight starting `epoch_year` to an
+    # instant (negative before it). It is fixed for a given calendar: however the window grows, and
+    # a change to the calendar moves only the positions of instants after the first day it changes.
+    # So `due(start, minutes) == instant(position(start) + 60 * minutes)` for minutes > 0, and a
+    # deadline stored as a position survives changes to the days after its start.
+
+    def _offset(self, compiled: CompiledCalendar) -> float:
+        """Working seconds from the epoch to the start of `compiled`'s window (negative before it)."""
+        year = compiled.start_date.year
+        cached = self._offsets.get(year)
+        if cached is not None:
+            return cached
+        if year == self.epoch_year:
+            offset = 0.0
+        elif year > self.epoch_year:
+            prefix = compile_calendar(self.spec, date(self.epoch_year, 1, 1), date(year - 1, 12, 31))
+            offset = float(prefix.cumulative[-1])
+        else:
+            prefix = compile_calendar(self.spec, date(year, 1, 1), date(self.epoch_year - 1, 12, 31))
+            offset = -float(prefix.cumulative[-1])
+        self._offsets[year] = offset  # the same value whichever thread computes it
+        return offset
+
+    def position(self, moment: datetime) -> float:
+        """The working seconds from the epoch to `moment`; raises OutOfRange beyond the supported years."""
+        epoch = _aware(moment).timestamp()
+        compiled = self._cover(epoch, epoch)
+        return self._offset(compiled) + compiled._worked_before(compiled._epoch(moment))
+
+    def positions_many(self, epochs: npt.ArrayLike) -> FloatArray:
+        """Vectorised `position` on epoch seconds."""
+        values = np.asarray(epochs, dtype=np.float64)
+        compiled = self._cover_arrays(values)
+        return self._offset(compiled) + compiled._worked_before_many(compiled._epochs(values, "epochs"))
+
+    def _window_for(self, positions: FloatArray) -> tuple[CompiledCalendar, FloatArray]:
+        """A window holding every position, and the positions as working seconds into it."""
+        if not np.isfinite(positions).all():
+            raise ValueError("positions must be finite")
+        compiled = self._compiled or self._cover(self._lowest, self._lowest)
+        if positions.size and float(positions.min()) <= self._offset(compiled):
+            compiled = self._cover(self._lowest, compiled.window_end)
+        while positions.size and float(positions.max()) - self._offset(compiled) > compiled._cum[-1]:
+            compiled = self._grow_forward(compiled)
+        local = positions - self._offset(compiled)
+        if local.size and float(local.min()) < 0.0:
+            raise OutOfRange(f"a position lies before the first supported year {self.first_year}")
+        return compiled, local
+
+    def instant(self, position: float) -> datetime:
+        """The earliest instant at which `position` working seconds have elapsed since the epoch, in UTC:
+        a position at the end of a working interval is its closing time (not the next opening). Raises
+        ValueError for a non-finite position, OutOfRange beyond the supported years, NoWorkingTime
+        when the calendar has no hours."""
+        return datetime.fromtimestamp(float(self.instants_many(np.array([position]))[0]), UTC)
+
+    def instants_many(self, positions: npt.ArrayLike) -> FloatArray:
+        """Vectorised `instant`: positions in, epoch seconds out."""
+        values = np.asarray(positions, dtype=np.float64)
+        if not self.spec.has_working_time:
+            raise NoWorkingTime(f"calendar in {self.spec.tz} has no working hours on any weekday")
+        compiled, local = self._window_for(values)
+        j = np.minimum(np.searchsorted(compiled._cum_end_f, local, side="left"), compiled._n - 1)
+        return compiled._starts_f[j] + (local - compiled._cum_f[j])
 
     def _cover_arrays(self, *arrays: FloatArray) -> CompiledCalendar:
         if not all(array.size for array in arrays):
