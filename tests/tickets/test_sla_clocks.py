@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from pledge.standards import selectors as standard_selectors
 from pledge.standards import services as standards_services
 from pledge.standards.models import BusinessCalendar, SlaPolicy
 from pledge.tickets import clocks, escalation
@@ -380,11 +382,11 @@ def test_the_calendar_history_says_what_each_change_recounted(
     )
     assert response.status_code == 302
     page = client.get("/standards/calendars/cn-office/").content.decode()
-    assert "2 running SLA clocks recounted: 1 due times moved, on 1 ticket." in page
+    assert "Running SLA clocks recounted: 2; due times moved: 1, on 1 ticket." in page
     # A holiday next June moves nothing: the recount is still recorded, with nothing moved.
     client.post("/standards/calendars/cn-office/days/", {"action": "holiday_on", "date": "2027-06-01"})
     page = client.get("/standards/calendars/cn-office/").content.decode()
-    assert "2 running SLA clocks recounted: no due time moved." in page
+    assert "Running SLA clocks recounted: 2; no due time moved." in page
     assert [event.data["reason"] for event in sla_events(fresh(ticket))] == ["Typhoon"]
     # The ticket page tells the story in its timeline.
     ticket_page = client.get(f"/agent/tickets/{ticket.pk}/").content.decode()
@@ -397,13 +399,18 @@ def test_the_calendar_history_says_what_each_change_recounted(
 
 
 def test_a_recount_that_gives_a_breached_clock_time_again_runs_it_and_the_sweep_breaches_again(
-    world: World, office_policy: SlaPolicy, calendars: dict[str, BusinessCalendar]
+    world: World,
+    office_policy: SlaPolicy,
+    calendars: dict[str, BusinessCalendar],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The calendar service recounts at the current time: pin it to before the deadlines below.
+    monkeypatch.setattr(timezone, "now", lambda: sh(2026, 11, 23, 12, 0))
     ticket = world.ticket(at=sh(2026, 12, 7, 9, 0))  # a Monday
     assert clock(ticket, "resolution").due_at == sh(2026, 12, 8, 18, 0)  # 960 working minutes
     assert escalation.mark_breaches(sh(2026, 12, 9, 9, 0)) == 2  # first response and resolution
     # Tuesday becomes a holiday: the resolution is due on Wednesday evening, after "now" (the recount
-    # counts at the real time, before December): it runs again. The first response (due Monday 11:00)
+    # counts at the pinned time, before December): it runs again. The first response (due Monday 11:00)
     # stays breached.
     standards_services.calendar_set_holiday(
         calendar=calendars["cn-office"], day=date(2026, 12, 8), name="Company day", actor=world.manager
@@ -416,3 +423,66 @@ def test_a_recount_that_gives_a_breached_clock_time_again_runs_it_and_the_sweep_
     assert clock(ticket, "resolution").state == ClockState.BREACHED
     breaches = [e.field for e in sla_events(fresh(ticket)) if e.new_value == ClockState.BREACHED]
     assert sorted(breaches) == ["first_response", "resolution", "resolution"]
+
+
+def test_a_smaller_target_makes_a_clock_that_used_more_due_at_once(
+    world: World, office_policy: SlaPolicy
+) -> None:
+    ticket = world.ticket(at=sh(2026, 11, 23, 10, 0))
+    for status, at in (
+        (Status.IN_PROGRESS, sh(2026, 11, 23, 10, 30)),
+        (Status.WAITING_CUSTOMER, sh(2026, 11, 23, 14, 0)),  # 180 working minutes used
+        (Status.IN_PROGRESS, sh(2026, 11, 24, 9, 0)),
+    ):
+        ticket = ticket_services.ticket_transition(
+            actor=world.agent, ticket=ticket, to_status=status, expected_version=ticket.version, at=at
+        )
+    assert clock(ticket, "resolution").offset_minutes == pytest.approx(180)
+    SlaPolicy.objects.filter(pk=office_policy.pk).update(resolution_minutes=120)
+    clocks.recompute_for_policies(
+        policy_ids=[office_policy.pk], actor=world.manager, at=sh(2026, 11, 24, 10, 0), reason="tighter"
+    )
+    # Due when it resumed (already over the new target); the sweep breaches it, with its event.
+    resolution = clock(ticket, "resolution")
+    assert (resolution.state, resolution.due_at) == (ClockState.RUNNING, sh(2026, 11, 24, 9, 0))
+    assert escalation.mark_breaches(sh(2026, 11, 24, 10, 1)) >= 1
+    assert clock(ticket, "resolution").state == ClockState.BREACHED
+
+
+def test_one_deadline_past_the_supported_years_leaves_the_others_alone(world: World) -> None:
+    utc = ZoneInfo("UTC")
+    sparse = BusinessCalendar.objects.create(
+        code="sparse", name="Sparse", timezone="UTC", weekly={"sat": ["09:00-10:00"]}
+    )
+    make_policy(sparse, first_response_minutes=60, resolution_minutes=525_600)  # a year of one-hour weeks
+    ticket = world.ticket(at=datetime(2026, 11, 23, 10, 0, tzinfo=utc))
+    assert clock(ticket, "first_response").due_at == datetime(2026, 11, 28, 10, 0, tzinfo=utc)
+    assert clock(ticket, "resolution").due_at is None  # past 2100: never due
+    assert escalation.mark_breaches(datetime(2026, 12, 1, tzinfo=utc)) == 1
+    clocks.recompute_for_calendars(
+        calendar_ids=[sparse.pk], actor=world.manager, at=datetime(2026, 12, 2, tzinfo=utc)
+    )
+    first = clock(ticket, "first_response")
+    assert (first.state, first.due_at) == (ClockState.BREACHED, datetime(2026, 11, 28, 10, 0, tzinfo=utc))
+
+
+def test_the_version_history_shows_the_recount_of_the_change_that_made_the_version(
+    world: World, office_policy: SlaPolicy, calendars: dict[str, BusinessCalendar]
+) -> None:
+    world.ticket(at=sh(2026, 11, 23, 10, 0))
+    standards_services.calendar_set_holiday(
+        calendar=calendars["cn-office"],
+        day=date(2026, 11, 24),
+        name="Company day",
+        actor=world.manager,
+        reason="Typhoon",
+    )
+    # Importing holiday data recounts the calendar too, without making a version of it.
+    standards_services.holiday_year_import(
+        set_code="cn-statutory",
+        document={"year": 2027, "holidays": ["2027-01-01"], "makeup_workdays": {}},
+        actor=world.manager,
+    )
+    assert SlaRecount.objects.count() == 2
+    latest = standard_selectors.calendar_versions(BusinessCalendar.objects.get(code="cn-office"))[0]
+    assert latest.recount.reason == "Typhoon"

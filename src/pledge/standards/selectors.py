@@ -373,7 +373,7 @@ def calendar_versions(calendar: BusinessCalendar, *, limit: int = 20) -> list[Ca
         row.calendar_version: row
         for row in SlaRecount.objects.filter(
             calendar=calendar, policy__isnull=True, calendar_version__in=[v.version for v in versions]
-        ).order_by("id")
+        ).order_by("-id")  # the first recount on a version wins (a holiday-data import reuses it)
     }
     for version in versions:
         version.recount = recounts.get(version.version)  # type: ignore[attr-defined]

@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from pledge.accounts.models import User
 from pledge.customers.models import Contract
-from pledge.lib.businesstime import BusinessTime, BusinessTimeError
+from pledge.lib.businesstime import BusinessTime, BusinessTimeError, NoWorkingTime
 from pledge.standards.choices import STEP_TARGETS, ClockTarget, SlaTarget
 from pledge.standards.models import BusinessCalendar, EscalationLevel, SlaPolicy, default_pause_statuses
 from pledge.standards.selectors import business_time_for
@@ -863,7 +863,9 @@ def _recount(
     # Due instants: clocks with time left get a new one; the others stay breached where they are.
     remaining = targets - offsets
     counting = remaining > 0
-    new_due = old_due.copy()
+    # A clock that has used its whole target (a smaller target after a policy change) was due when it
+    # last started counting at the latest.
+    new_due = np.where(np.isfinite(old_due), np.minimum(old_due, anchors), anchors)
     new_due[counting] = _due_many(business_time, anchors[counting], remaining[counting])
     new_next = _next_escalations(business_time, policies, codes, fired, anchors, offsets, targets)
     years, years_changed = _provisional_years(business_time, ids, anchors, new_due, stored_flags)
@@ -873,14 +875,13 @@ def _recount(
     # is: the breach sweep marks it, with the breach in the ticket's history (and its escalations).
     # The state and the provisional years are written only where they change (few rows): leaving them
     # out of the bulk UPDATE spares the index on the state.
-    full = years_changed | (stored_breached & ~breached & due_moved)
+    unbreach = stored_breached & due_moved & np.isfinite(new_due) & ~breached
+    full = years_changed | unbreach
     write = due_moved | ~np.isclose(new_next, old_next, rtol=0.0, atol=0.5, equal_nan=True) | full
     index = np.flatnonzero(write)
     if index.size == 0:
         return _record(record, Recount(n, 0, int(forced.size)), forced)
-    states = np.where(
-        stored_breached & (breached | ~due_moved), ClockState.BREACHED.value, ClockState.RUNNING.value
-    )
+    states = np.where(stored_breached & ~unbreach, ClockState.BREACHED.value, ClockState.RUNNING.value)
     _write_clocks(ids[index], new_due[index], new_next[index], now)
     changed = np.flatnonzero(full)
     _write_states(ids[changed], states[changed], [years.get(int(i), []) for i in changed], now)
@@ -911,8 +912,20 @@ def _due_many(
         return starts.copy()
     try:
         return _to_micros(business_time.due_many(starts, minutes * 60.0))
-    except BusinessTimeError:  # no working hours, or past the supported years: never due
+    except NoWorkingTime:  # no working hours at all: never due
         return np.full(starts.size, np.nan)
+    except BusinessTimeError:
+        # Some answer lies past the supported years: halve until those clocks are found (never due);
+        # the others keep their due instants.
+        if starts.size == 1:
+            return np.full(1, np.nan)
+        half = starts.size // 2
+        return np.concatenate(
+            (
+                _due_many(business_time, starts[:half], minutes[:half]),
+                _due_many(business_time, starts[half:], minutes[half:]),
+            )
+        )
 
 
 def _next_escalations(
@@ -1016,7 +1029,8 @@ def _write_clocks(
                     f"UPDATE {table} AS c SET due_at = to_timestamp(v.due), "  # noqa: S608 (table name from the model)
                     "next_escalation_at = to_timestamp(v.nxt), updated_at = %s "
                     "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::float8[]) AS due, "
-                    "unnest(%s::float8[]) AS nxt) AS v WHERE c.id = v.id",
+                    "unnest(%s::float8[]) AS nxt) AS v WHERE c.id = v.id AND c.paused_since IS NULL "
+                    "AND c.achieved_at IS NULL",
                     [now, id_values[lo:hi], due_values[lo:hi], next_values[lo:hi]],
                 )
         else:
@@ -1030,7 +1044,8 @@ def _write_clocks(
             cursor.execute(
                 f"UPDATE {table} SET due_at = {_sqlite_datetime('r.due')}, "  # noqa: S608 (table name from the model)
                 f"next_escalation_at = {_sqlite_datetime('r.nxt')}, updated_at = %s "
-                f"FROM temp.sla_recount AS r WHERE {table}.id = r.id",
+                f"FROM temp.sla_recount AS r WHERE {table}.id = r.id AND {table}.paused_since IS NULL "
+                f"AND {table}.achieved_at IS NULL",
                 [_sqlite_instant(np.array([now.timestamp()]))[0]],
             )
             cursor.execute("DROP TABLE temp.sla_recount")
@@ -1046,9 +1061,9 @@ def _write_states(
         groups[(state, tuple(uncovered))].append(pk)
     for (state, year_key), pks in groups.items():
         for lo in range(0, len(pks), STATE_CHUNK):
-            SlaClock.objects.filter(pk__in=pks[lo : lo + STATE_CHUNK]).update(
-                state=state, uncovered_years=list(year_key), updated_at=now
-            )
+            SlaClock.objects.filter(
+                pk__in=pks[lo : lo + STATE_CHUNK], paused_since__isnull=True, achieved_at__isnull=True
+            ).update(state=state, uncovered_years=list(year_key), updated_at=now)
 
 
 def _sqlite_stage(cursor: Any, name: str, columns: str, rows: list[tuple[Any, ...]]) -> None:
