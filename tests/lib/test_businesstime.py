@@ -584,6 +584,16 @@ def test_a_holiday_moves_only_the_positions_after_it() -> None:
     assert (before.instant(due), after.instant(due)) == (sh(2026, 11, 25, 10, 0), sh(2026, 11, 26, 10, 0))
 
 
+def test_instants_compile_only_the_years_they_need() -> None:
+    cal = BusinessTime(OFFICE)
+    assert cal.instant(8 * 3600.0) == sh(2020, 1, 1, 18, 0)
+    assert cal.compiled is not None and cal.compiled.start_date.year >= 2019  # not back to 1970
+    # Before the epoch: one window back; -5 h is reached at the morning's closing time (lunch follows).
+    assert cal.instant(-5 * 3600.0) == sh(2019, 12, 31, 12, 0)
+    assert cal.compiled.start_date.year >= 2017
+    assert cal.instants_many([]).size == 0
+
+
 def test_positions_outside_the_supported_years_are_refused() -> None:
     cal = BusinessTime(OFFICE, first_year=2019, last_year=2021)
     with pytest.raises(OutOfRange):

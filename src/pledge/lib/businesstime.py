@@ -641,9 +641,10 @@ class BusinessTime:
 
     # -- positions ----------------------------------------------------------------------------------
     #
-    # A position is the working time, in seconds, from local midnight starting `epoch_year` to an
-    # instant (negative before it). It is fixed for a given calendar: however the window grows, and
-    # a change to the calendar moves only the positions of instants after the first day it changes.
+    # A position is the working time, in seconds, from local midnight starting `epoch_year` (2020, or
+    # the first supported year if that is later) to an instant (negative before it). It is fixed for a
+    # given calendar: however the window grows; and a change to the calendar moves only the positions
+    # of instants after the first day it changes.
     # So `due(start, minutes) == instant(position(start) + 60 * minutes)` for minutes > 0, and a
     # deadline stored as a position survives changes to the days after its start.
 
@@ -680,13 +681,18 @@ class BusinessTime:
         """A window holding every position, and the positions as working seconds into it."""
         if not np.isfinite(positions).all():
             raise ValueError("positions must be finite")
-        compiled = self._compiled or self._cover(self._lowest, self._lowest)
-        if positions.size and float(positions.min()) <= self._offset(compiled):
-            compiled = self._cover(self._lowest, compiled.window_end)
-        while positions.size and float(positions.max()) - self._offset(compiled) > compiled._cum[-1]:
+        epoch = float(wall_to_epoch(self.zone, datetime(self.epoch_year, 1, 1)))
+        compiled = self._compiled or self._cover(epoch, epoch)
+        # Back a window's length at a time (at least a year) until the smallest position is inside.
+        while float(positions.min()) <= self._offset(compiled) and compiled.start_date.year > self.first_year:
+            span = compiled.end_date.year - compiled.start_date.year + 1
+            back = max(compiled.start_date.year - span, self.first_year)
+            earlier = float(wall_to_epoch(self.zone, datetime(back, 1, 1)))
+            compiled = self._cover(earlier, float(compiled.window_end) - 1.0)
+        while float(positions.max()) - self._offset(compiled) > compiled._cum[-1]:
             compiled = self._grow_forward(compiled)
         local = positions - self._offset(compiled)
-        if local.size and float(local.min()) < 0.0:
+        if float(local.min()) < 0.0:
             raise OutOfRange(f"a position lies before the first supported year {self.first_year}")
         return compiled, local
 
@@ -700,9 +706,13 @@ class BusinessTime:
     def instants_many(self, positions: npt.ArrayLike) -> FloatArray:
         """Vectorised `instant`: positions in, epoch seconds out."""
         values = np.asarray(positions, dtype=np.float64)
+        if values.size == 0:
+            return values.copy()
         if not self.spec.has_working_time:
             raise NoWorkingTime(f"calendar in {self.spec.tz} has no working hours on any weekday")
         compiled, local = self._window_for(values)
+        if compiled._n == 0:
+            raise OutOfRange("no working time in the supported years")
         j = np.minimum(np.searchsorted(compiled._cum_end_f, local, side="left"), compiled._n - 1)
         return compiled._starts_f[j] + (local - compiled._cum_f[j])
 
