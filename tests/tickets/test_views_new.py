@@ -108,7 +108,7 @@ def test_agent_gets_the_form_with_staff_channels_and_active_service_types(
     assert form["channel"].value() == "phone"
     assert '<option value="phone" selected>Phone</option>' in html
     assert len(form["form_token"].value()) >= 20
-    assert "Fault repair (Fault, P2)" in html
+    assert "Fault repair (Fault, P2 · High)" in html
     assert "Retired service" not in html
     # Before an organisation is chosen there is nothing to pick as contact or asset, and no search ran.
     assert list(form.fields["contact"].queryset) == []
@@ -130,6 +130,16 @@ def test_the_page_without_javascript_loads_the_chosen_organisations_contacts_and
     assert f'name="organisation" value="{world.org_b.pk}"' in html
     assert f'name="organisation" value="{world.org_a.pk}"' not in html
     assert f'href="{URL}?organisation={world.org_b.pk}"' in html
+
+
+@pytest.mark.parametrize("raw", ["²", "١٢", "-1", "1e3", "9" * 30])
+def test_an_organisation_id_that_is_not_plain_digits_is_ignored(
+    client: Client, world: World, raw: str
+) -> None:
+    agent = signed_in(client, world.agent)
+    assert agent.get(URL, {"organisation": raw}).status_code == 200
+    assert agent.get(f"{URL}organisation/", {"organisation": raw}).status_code == 200
+    assert agent.get(f"{URL}organisations/", {"org_q": "org", "organisation": raw}).status_code == 200
 
 
 # Creating ---------------------------------------------------------------------------------------

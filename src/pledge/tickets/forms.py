@@ -224,7 +224,7 @@ class ServiceTypeChoiceField(forms.ModelChoiceField[ServiceType]):
         return _("%(name)s (%(kind)s, %(priority)s)") % {
             "name": obj.name,
             "kind": Kind(obj.default_kind).label,
-            "priority": obj.default_priority,
+            "priority": Priority(obj.default_priority).label,
         }
 
 

@@ -702,7 +702,7 @@ def _ticket_creator(request: HttpRequest) -> User:
 
 def _posted_id(raw: object) -> int | None:
     text = str(raw or "").strip()
-    return int(text) if text.isdigit() and len(text) <= 18 else None
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
 def _create_form(user: User, organisation_id: int | None, *args: Any, **kwargs: Any) -> TicketCreateForm:
