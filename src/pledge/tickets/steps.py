@@ -22,9 +22,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.utils.translation import gettext as _
 
+from pledge.accounts.models import Team
 from pledge.standards.choices import CheckpointKind, ClockTarget, StepOwner
 from pledge.standards.models import Checkpoint, ServiceType, SopStep, SopVersion
 from pledge.tickets import clocks
@@ -137,12 +139,8 @@ def _hand_over(ticket: Ticket, row: TicketStep, at: datetime) -> None:
         _set_status(ticket, Status.WAITING_BACK_OFFICE, at, _("Handed to %(team)s") % {"team": team})
 
 
-def _hand_back(ticket: Ticket, at: datetime) -> None:
-    """The last back-office step under way is done: the ticket returns to the frontline."""
-    if TicketStep.objects.filter(
-        ticket_id=ticket.pk, state=StepState.ACTIVE, step__owner=StepOwner.BACK_OFFICE
-    ).exists():
-        return
+def _release(ticket: Ticket, at: datetime, data: dict[str, Any]) -> Team | None:
+    """The back-office team holding the ticket lets go (caller saves the ticket), with the event."""
     team = ticket.handoff_team
     ticket.handoff_team = None
     TicketEvent.objects.create(
@@ -152,8 +150,18 @@ def _hand_back(ticket: Ticket, at: datetime) -> None:
         field="handoff_team",
         old_value=str(team) if team else "",
         created_at=at,
-        data={"returned": True},
+        data=data,
     )
+    return team
+
+
+def _hand_back(ticket: Ticket, at: datetime) -> None:
+    """The last back-office step under way is done: the ticket returns to the frontline."""
+    if TicketStep.objects.filter(
+        ticket_id=ticket.pk, state=StepState.ACTIVE, step__owner=StepOwner.BACK_OFFICE
+    ).exists():
+        return
+    team = _release(ticket, at, {"returned": True})
     if ticket.status == Status.WAITING_BACK_OFFICE:
         _set_status(ticket, Status.IN_PROGRESS, at, _("Returned by %(team)s") % {"team": team})
 
@@ -178,17 +186,7 @@ def stop(ticket: Ticket, at: datetime) -> None:
     status change) and a back-office team holding it lets go."""
     TicketStep.objects.filter(ticket_id=ticket.pk, state=StepState.ACTIVE).update(state=StepState.CANCELLED)
     if ticket.handoff_team_id is not None:
-        team = ticket.handoff_team
-        ticket.handoff_team = None
-        TicketEvent.objects.create(
-            ticket=ticket,
-            actor=None,
-            kind=EventKind.HANDOFF,
-            field="handoff_team",
-            old_value=str(team) if team else "",
-            created_at=at,
-            data={"returned": True, "because": ticket.status},
-        )
+        _release(ticket, at, {"returned": True, "because": ticket.status})
 
 
 def restart(ticket: Ticket, at: datetime) -> None:
