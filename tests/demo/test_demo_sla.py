@@ -38,7 +38,7 @@ def _on_time_share(target: str) -> float:
 def _clock_snapshot() -> list[tuple[Any, ...]]:
     return list(
         SlaClock.objects.order_by("pk").values_list(
-            "pk", "ticket_id", "target", "cycle", "policy_id", "state", "due_at", "escalated_percent"
+            "pk", "ticket_id", "target", "cycle", "policy_id", "state", "due_pos", "escalated_percent"
         )
     )
 

@@ -444,7 +444,8 @@ def test_a_smaller_target_makes_a_clock_that_used_more_due_at_once(
     )
     # Due when it resumed (already over the new target); the sweep breaches it, with its event.
     resolution = clock(ticket, "resolution")
-    assert (resolution.state, resolution.due_at) == (ClockState.RUNNING, sh(2026, 11, 24, 9, 0))
+    # (As a position: where it resumed, which is where the last working period before closed.)
+    assert (resolution.state, resolution.due_at) == (ClockState.RUNNING, sh(2026, 11, 23, 18, 0))
     assert escalation.mark_breaches(sh(2026, 11, 24, 10, 1)) >= 1
     assert clock(ticket, "resolution").state == ClockState.BREACHED
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from pledge.accounts.models import Notification
 from pledge.standards.models import BusinessCalendar, EscalationLevel, SlaPolicy
+from pledge.standards.selectors import business_time_for
 from pledge.tickets import clocks, escalation, selectors, services
 from pledge.tickets.choices import ClockState, EventKind
 from pledge.tickets.models import SlaClock, Ticket, TicketEvent
@@ -216,7 +217,7 @@ def test_queue_query_count_with_clocks_does_not_grow_with_page_size(
         if i % 3 == 0:
             services.ticket_reply(actor=world.customer_a, ticket=ticket, body="More detail")
     signed_in(client, world.agent)
-    client.get("/agent/", {"page_size": 5})  # warm the compiled calendar of this process
+    client.get("/agent/", {"page_size": 5, "sort": "sla"})  # warm the compiled calendars of this process
     with CaptureQueriesContext(connection) as small:
         response = client.get("/agent/", {"page_size": 5, "sort": "sla"})
     assert len(response.context["rows"]) == 5
@@ -230,39 +231,35 @@ def test_queue_query_count_with_clocks_does_not_grow_with_page_size(
         client.get("/agent/", {"page_size": 25, "sort": "sla"}, **HTMX)
 
 
-@pytest.mark.postgres
-def test_open_queue_sorted_by_sla_uses_the_partial_index(
-    client: Client, world: World, round_the_clock: SlaPolicy
+def test_queue_sorts_by_the_business_time_left_on_each_tickets_own_calendar(
+    world: World, calendars: dict[str, BusinessCalendar]
 ) -> None:
-    """The open queue sorted by SLA due reads ticket_open_sla_due_idx in order (no sort of all open
-    tickets), as the query the view runs shows in EXPLAIN."""
-    ticket = world.ticket()
-    rows = [
-        Ticket(
-            subject=f"bulk {i}",
-            kind="fault",
-            organisation=world.org_a,
-            status="new" if i % 4 else "closed",
-            created_at=ticket.created_at,
-            updated_at=ticket.created_at,
-            sla_due_at=ticket.created_at + timedelta(minutes=i % 997) if i % 5 else None,
-        )
-        for i in range(20_000)
+    """Deadlines are positions on their calendars: the SLA sort compares the business time left on each
+    (what the queue shows), not the due instants, and keeps tickets without a running clock last."""
+    office, always = calendars["cn-office"], calendars["24x7"]
+    now = timezone.now()
+    left = {"office overdue": (office, -60), "office 2 h": (office, 120), "24x7 3 h": (always, 180)}
+    made = {}
+    for subject, (calendar, minutes) in left.items():
+        ticket = world.ticket(subject=subject)
+        position = business_time_for(calendar).position(now) + minutes * 60
+        Ticket.objects.filter(pk=ticket.pk).update(sla_calendar=calendar, sla_due_pos=position)
+        made[subject] = ticket
+    world.ticket(subject="no clock")
+    page = selectors.ticket_list_for(world.manager, selectors.TicketFilters(view="open"), sort="sla")
+    assert [ticket.subject for ticket in page.items] == [
+        "office overdue",
+        "office 2 h",
+        "24x7 3 h",
+        "no clock",
     ]
-    Ticket.objects.bulk_create(rows, batch_size=5000)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE tickets_ticket")
-    signed_in(client, world.manager)
+    # Each item knows its due instant without another query.
     with CaptureQueriesContext(connection) as queries:
-        assert client.get("/agent/", {"view": "open", "sort": "sla"}).status_code == 200
-    [page_sql] = [
-        q["sql"] for q in queries.captured_queries if 'ORDER BY "tickets_ticket"."sla_due_at"' in q["sql"]
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN {page_sql}")
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "ticket_open_sla_due_idx" in plan, plan
-    assert "Sort" not in plan.split("ticket_open_sla_due_idx")[0], plan
+        dues = {ticket.subject: ticket.sla_due_at for ticket in page.items}
+    assert queries.captured_queries == []
+    assert dues["no clock"] is None
+    due = dues["24x7 3 h"]
+    assert due is not None and abs(due - (now + timedelta(minutes=180))) < timedelta(seconds=1)
 
 
 # The ticket page ------------------------------------------------------------------------------

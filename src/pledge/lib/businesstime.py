@@ -207,6 +207,87 @@ class CalendarSpec:
         return tuple(year for year in range(first, last + 1) if year not in self.covered_years)
 
 
+def spec_to_data(spec: CalendarSpec) -> dict[str, object]:
+    """The spec as JSON-ready data (see `spec_from_data`)."""
+    return {
+        "tz": spec.tz,
+        "weekly": {str(day): [list(interval) for interval in hours] for day, hours in spec.weekly.items()},
+        "holidays": sorted(day.isoformat() for day in spec.holidays),
+        "makeup_workdays": {
+            day.isoformat(): weekday for day, weekday in sorted(spec.makeup_workdays.items())
+        },
+        "covered_years": None if spec.covered_years is None else sorted(spec.covered_years),
+    }
+
+
+def spec_from_data(data: Mapping[str, object] | None) -> CalendarSpec | None:
+    """The spec `spec_to_data` wrote; None for no or unreadable data."""
+    if not data:
+        return None
+    try:
+        weekly = data["weekly"]
+        makeups = data["makeup_workdays"]
+        covered = data["covered_years"]
+        if not isinstance(weekly, Mapping) or not isinstance(makeups, Mapping):
+            return None
+        return CalendarSpec(
+            tz=str(data["tz"]),
+            weekly={int(day): tuple((int(a), int(b)) for a, b in hours) for day, hours in weekly.items()},
+            holidays=frozenset(date.fromisoformat(day) for day in data["holidays"]),  # type: ignore[attr-defined]
+            makeup_workdays={date.fromisoformat(day): int(weekday) for day, weekday in makeups.items()},
+            covered_years=None if covered is None else frozenset(int(y) for y in covered),  # type: ignore[attr-defined]
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+class ChangedDays(NamedTuple):
+    """Where two specs with the same time zone and weekly hours differ: the first and last local day whose
+    own working intervals differ, and the day from whose local midnight on every instant has the same
+    position in both again (the changed days hold as much working time in both), or None (every position
+    after the first changed day moves)."""
+
+    first: date
+    last: date
+    realigned: date | None
+
+
+EVERYTHING = "everything"
+
+
+def changed_days(old: CalendarSpec | None, new: CalendarSpec) -> ChangedDays | str | None:
+    """None when the two specs give every day the same hours; EVERYTHING when they are not comparable
+    day by day (no old spec, another time zone or other weekly hours); else the ChangedDays. Holiday
+    data coverage (`covered_years`) does not count: it changes flags, not hours."""
+    if old is None or old.tz != new.tz or dict(old.weekly) != dict(new.weekly):
+        return EVERYTHING
+    candidates = set(old.holidays ^ new.holidays)
+    candidates.update(
+        day
+        for day in old.makeup_workdays.keys() | new.makeup_workdays.keys()
+        if old.makeup_workdays.get(day) != new.makeup_workdays.get(day)
+    )
+    days = sorted(day for day in candidates if old.hours_on(day) != new.hours_on(day))
+    if not days:
+        return None
+    first, last = days[0], days[-1]
+    after = last + timedelta(days=1)
+    # Realigned at the midnight ending the last changed day when the working time up to it is the same
+    # and the last day's hours run past it the same way (a night shift); else at the next midnight when
+    # the working time up to it is (no changed day's hours reach past it).
+    ahead = [compile_calendar(spec, first, last) for spec in (old, new)]
+    spill = [compile_calendar(spec, after, after) for spec in (old, new)]
+    if (
+        ahead[0].cumulative[-1] == ahead[1].cumulative[-1]
+        and np.array_equal(spill[0].starts, spill[1].starts)
+        and np.array_equal(spill[0].ends, spill[1].ends)
+    ):
+        return ChangedDays(first, last, after)
+    if ahead[0].cumulative[-1] + spill[0].cumulative[-1] == ahead[1].cumulative[-1] + spill[1].cumulative[-1]:
+        return ChangedDays(first, last, after + timedelta(days=1))
+    return ChangedDays(first, last, None)
+
+
 def _aware(moment: datetime) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"naive datetime {moment!r}: business time needs aware datetimes")
@@ -748,20 +829,25 @@ class BusinessTime:
 
 
 __all__: Sequence[str] = (
+    "EVERYTHING",
     "FIRST_YEAR",
     "LAST_YEAR",
     "BusinessTime",
     "BusinessTimeError",
     "CalendarSpec",
+    "ChangedDays",
     "CompiledCalendar",
     "Deadline",
     "NoWorkingTime",
     "OutOfRange",
+    "changed_days",
     "compile_calendar",
     "format_intervals",
     "parse_interval",
     "parse_intervals",
     "parse_weekly",
+    "spec_from_data",
+    "spec_to_data",
     "wall_to_epoch",
     "weekly_from",
 )

@@ -77,6 +77,12 @@ class BusinessCalendar(models.Model):
     )
     site = models.CharField(_("site"), max_length=SITE_MAX, blank=True)
     version = models.PositiveIntegerField(_("version"), default=1)
+    # The working days and hours (lib.businesstime.spec_to_data) that the SLA deadlines stored as positions
+    # on this calendar were counted on: a recount after a change compares them with the new ones and
+    # rewrites only the clocks counted from after the first changed day.
+    counted_spec = models.JSONField(
+        _("days the stored deadlines count on"), default=dict, blank=True, editable=False
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

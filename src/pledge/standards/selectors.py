@@ -25,6 +25,7 @@ from pledge.lib.businesstime import (
     FIRST_YEAR,
     LAST_YEAR,
     BusinessTime,
+    BusinessTimeError,
     CalendarSpec,
     DayHours,
     NoWorkingTime,
@@ -195,6 +196,23 @@ def business_time_for(calendar: BusinessCalendar, *, fingerprint: Fingerprint | 
     with _LOCK:
         _CALENDARS[calendar.pk] = (key, business_time)
     return business_time
+
+
+def calendar_positions(at: datetime) -> dict[int, tuple[BusinessTime, float]]:
+    """Every calendar compiled, with `at` as a position on it (calendar id → (business time, position)):
+    deadlines stored as positions are due once the calendar's position reaches theirs. Two queries (the
+    calendars and the holiday fingerprint, when a calendar uses a holiday set); calendars that cannot
+    answer are left out."""
+    calendars = list(BusinessCalendar.objects.all())
+    fingerprint = holiday_fingerprint() if any(c.holiday_sets for c in calendars) else None
+    result: dict[int, tuple[BusinessTime, float]] = {}
+    for calendar in calendars:
+        try:
+            business_time = business_time_for(calendar, fingerprint=fingerprint)
+            result[calendar.pk] = (business_time, business_time.position(at))
+        except (BusinessTimeError, ValueError):
+            continue
+    return result
 
 
 @dataclass(frozen=True)

@@ -109,8 +109,9 @@ def _record_version(calendar: BusinessCalendar, *, actor: User | None, reason: s
 def _recompute_calendars(calendar_ids: list[int], *, actor: User | None, reason: str) -> None:
     """Recount the running SLA clocks on these calendars (same transaction)."""
     # Imported here: the tickets app imports this one.
-    from pledge.tickets.clocks import recompute_for_calendars
+    from pledge.tickets.clocks import forget_cached_policies, recompute_for_calendars
 
+    forget_cached_policies()  # the cached policies hold their calendars
     recompute_for_calendars(calendar_ids=calendar_ids, actor=actor, reason=_reason(reason))
 
 

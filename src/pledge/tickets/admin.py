@@ -1,6 +1,9 @@
 """Read-mostly admin for tickets: changes go through the workspace so that every change is logged."""
 
+from typing import Any
+
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from pledge.core.admin import ReadOnlyAdmin
 from pledge.tickets.models import SlaClock, SlaRecount, Tag, Ticket, TicketEvent
@@ -39,9 +42,21 @@ class TicketEventAdmin(ReadOnlyAdmin):
 class SlaClockAdmin(ReadOnlyAdmin):
     """Read-only: clocks change only through the ticket, calendar and policy services."""
 
-    list_display = ("ticket", "target", "cycle", "state", "due_at", "achieved_at", "escalated_percent")
+    # The due instant is derived from the calendar (see SlaClock): shown on each clock's page, not in the
+    # list, where it would cost a query per row.
+    list_display = ("ticket", "target", "cycle", "state", "achieved_at", "escalated_percent")
     list_filter = ("state", "target")
     list_select_related = ("ticket",)
+    readonly_fields = ("due", "next_escalation")
+
+    @admin.display(description=_("due"))
+    def due(self, clock: SlaClock) -> Any:
+        return clock.due_at
+
+    @admin.display(description=_("next escalation"))
+    def next_escalation(self, clock: SlaClock) -> Any:
+        return clock.next_escalation_at
+
     raw_id_fields = ("ticket",)
 
 

@@ -23,6 +23,7 @@ While the ticket is in one of its policy's pause statuses every unfinished clock
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import defaultdict
@@ -39,10 +40,22 @@ from django.utils import timezone
 
 from pledge.accounts.models import User
 from pledge.customers.models import Contract
-from pledge.lib.businesstime import BusinessTime, BusinessTimeError, NoWorkingTime
+from pledge.lib.businesstime import (
+    EVERYTHING,
+    LAST_YEAR,
+    BusinessTime,
+    BusinessTimeError,
+    CalendarSpec,
+    ChangedDays,
+    NoWorkingTime,
+    changed_days,
+    spec_from_data,
+    spec_to_data,
+    wall_to_epoch,
+)
 from pledge.standards.choices import STEP_TARGETS, ClockTarget, SlaTarget
 from pledge.standards.models import BusinessCalendar, EscalationLevel, SlaPolicy, default_pause_statuses
-from pledge.standards.selectors import business_time_for
+from pledge.standards.selectors import business_time_for, calendar_spec_for
 from pledge.tickets.choices import DONE_STATUSES, ClockState, EventKind, Kind, Status
 from pledge.tickets.models import SlaClock, SlaRecount, SlaRecountTicket, Ticket, TicketEvent
 
@@ -62,12 +75,12 @@ CLOCK_FIELDS = [
     "offset_minutes",
     "paused_minutes",
     "paused_since",
-    "due_at",
+    "due_pos",
     "achieved_at",
     "state",
     "uncovered_years",
     "escalated_percent",
-    "next_escalation_at",
+    "escalation_pos",
     "updated_at",
 ]
 _TARGET_CODES = {target: code for code, target in enumerate(ClockTarget.values)}
@@ -79,8 +92,8 @@ _RECOUNT_ROW = np.dtype(
         ("anchor", np.int64),
         ("offset", np.float64),
         ("target", np.float64),
-        ("due", np.int64),
-        ("next", np.int64),
+        ("due", np.float64),
+        ("next", np.float64),
         ("packed", np.int64),
     ]
 )
@@ -249,47 +262,50 @@ def _levels_by_target(policy_ids: Iterable[int]) -> dict[tuple[int, str], list[i
     return levels
 
 
-def _threshold(clock: SlaClock, business_time: BusinessTime, minutes: float) -> datetime:
-    """When the running clock reaches `minutes` of used time (its anchor when already past)."""
-    remaining = minutes - clock.offset_minutes
-    if remaining <= 0:
-        return clock.anchor_at
+def _position(business_time: BusinessTime, at: datetime) -> float | None:
+    """`at` as a position on the calendar's timeline (None beyond the supported years)."""
     try:
-        return business_time.due(clock.anchor_at, remaining)
+        return business_time.position(at)
     except BusinessTimeError:
-        return clock.anchor_at
+        return None
 
 
 def schedule(clock: SlaClock, business_time: BusinessTime, levels: Sequence[int], at: datetime) -> None:
-    """Set the due instant, its provisional years, the state (running or breached) and the next escalation
-    of a running clock; clear them for a paused or finished one (a breach instant is kept)."""
+    """Set the due position, its provisional years, the state (running or breached) and the next
+    escalation position of a running clock; clear them for a paused or finished one (a breach is kept).
+
+    Positions: `position(anchor_at) + 60 * minutes left` on the clock's calendar (see SlaClock). A clock
+    whose anchor lies beyond the supported years is never due; one whose due instant does, or on a
+    calendar without working hours, keeps its position and shows no due instant."""
+    clock.use_business_time(business_time)
     finished = clock.achieved_at is not None or clock.state == ClockState.CANCELLED
     if finished or clock.paused_since is not None:
         if clock.state != ClockState.BREACHED:
-            clock.due_at = None
+            clock.due_pos = None
             clock.uncovered_years = []
-        clock.next_escalation_at = None
+        clock.escalation_pos = None
         if not finished and clock.state == ClockState.RUNNING:
             clock.state = ClockState.PAUSED
         return
+    anchor = _position(business_time, clock.anchor_at)
     remaining = clock.target_minutes - clock.offset_minutes
     if remaining > 0:
-        try:
-            answer = business_time.deadline(clock.anchor_at, remaining)
-        except BusinessTimeError:  # no working hours, or beyond the supported years: never due
-            clock.due_at, clock.uncovered_years = None, []
-        else:
-            clock.due_at, clock.uncovered_years = answer.at, list(answer.uncovered_years)
+        clock.due_pos = None if anchor is None else anchor + remaining * 60.0
+        due = clock.due_at
+        clock.uncovered_years = (
+            [] if due is None else list(business_time.uncovered_years(clock.anchor_at, due))
+        )
     elif clock.due_at is None or clock.due_at > at:
         # The target shrank below the time already used (a policy change): breached now.
-        clock.due_at, clock.uncovered_years = at, []
-    clock.state = (
-        ClockState.BREACHED if clock.due_at is not None and clock.due_at <= at else ClockState.RUNNING
-    )
-    clock.next_escalation_at = None
+        clock.due_pos, clock.uncovered_years = _position(business_time, at), []
+    due_at = clock.due_at
+    clock.state = ClockState.BREACHED if due_at is not None and due_at <= at else ClockState.RUNNING
+    clock.escalation_pos = None
     for percent in levels:
         if percent > clock.escalated_percent:
-            clock.next_escalation_at = _threshold(clock, business_time, clock.target_minutes * percent / 100)
+            # A level already passed is due at the anchor (fires at once).
+            left = max(clock.target_minutes * percent / 100 - clock.offset_minutes, 0.0)
+            clock.escalation_pos = None if anchor is None else anchor + left * 60.0
             break
 
 
@@ -322,8 +338,9 @@ def _achieve(clock: SlaClock, business_time: BusinessTime, at: datetime) -> None
     clock.achieved_at = at
     met = clock.offset_minutes <= clock.target_minutes and clock.state != ClockState.BREACHED
     clock.state = ClockState.ACHIEVED if met else ClockState.BREACHED
+    clock.use_business_time(business_time)
     if not met and (clock.due_at is None or clock.due_at > at):
-        clock.due_at = at
+        clock.due_pos = _position(business_time, at)
 
 
 def _cancel(clock: SlaClock, business_time: BusinessTime, at: datetime) -> None:
@@ -375,6 +392,13 @@ class _TicketClocks:
         return self.other_calendars[clock.calendar_id]
 
 
+def _current_business_time(calendar_id: int) -> BusinessTime:
+    """The calendar as it is now, compiled (cached per process by version). Read afresh, not from the
+    policy cache: a deadline counted on a calendar older than the one the recount last counted on would
+    stand for another instant."""
+    return business_time_for(BusinessCalendar.objects.get(pk=calendar_id))
+
+
 def _policy_with_levels(policy_id: int) -> tuple[SlaPolicy | None, dict[tuple[int, str], list[int]]]:
     """The policy with its calendar and escalation levels: from the reference cache when it is active."""
     active = _active_policies()
@@ -388,8 +412,12 @@ def _policy_with_levels(policy_id: int) -> tuple[SlaPolicy | None, dict[tuple[in
 def _load(ticket: Ticket) -> _TicketClocks:
     policy, levels = _policy_with_levels(ticket.sla_policy_id) if ticket.sla_policy_id else (None, {})
     clocks = list(SlaClock.objects.filter(ticket_id=ticket.pk).order_by("target", "cycle"))
-    business_time = business_time_for(policy.calendar) if policy is not None else None
-    return _TicketClocks(ticket, policy, business_time, levels, clocks)
+    business_time = _current_business_time(policy.calendar_id) if policy is not None else None
+    state = _TicketClocks(ticket, policy, business_time, levels, clocks)
+    for clock in clocks:
+        if clock.due_pos is not None or clock.escalation_pos is not None:
+            clock.use_business_time(state.business_time_of(clock))
+    return state
 
 
 def _new_clock(
@@ -435,17 +463,21 @@ def _save(state: _TicketClocks, at: datetime) -> None:
     else:  # a plain UPDATE per row: far cheaper to build than bulk_update's CASE for one or two rows
         for clock in dirty:
             clock.save(update_fields=CLOCK_FIELDS)
-    state.ticket.sla_due_at = most_urgent_due(state.clocks)
+    state.ticket.set_sla_due(most_urgent_clock(state.clocks))
 
 
-def most_urgent_due(clocks: Iterable[SlaClock]) -> datetime | None:
-    """The earliest due instant of the running promises (SOP steps are not promises to the customer)."""
+def most_urgent_clock(clocks: Iterable[SlaClock]) -> SlaClock | None:
+    """The running promise due first (SOP steps are not promises to the customer); None when none has a
+    due instant."""
     dues = [
-        c.due_at
+        (due, c.pk or 0, c)
         for c in clocks
-        if _is_live(c) and c.paused_since is None and c.due_at is not None and c.target not in STEP_TARGETS
+        if _is_live(c)
+        and c.paused_since is None
+        and c.target not in STEP_TARGETS
+        and (due := c.due_at) is not None
     ]
-    return min(dues) if dues else None
+    return min(dues, key=lambda item: (item[0], item[1]))[2] if dues else None
 
 
 def _paused_by(policy: SlaPolicy | None, status: str) -> bool:
@@ -475,10 +507,12 @@ def plan(ticket: Ticket, at: datetime) -> Plan:
     ticket.contract_id = contract_for(ticket, at)
     policy = policy_for(ticket)
     ticket.sla_policy = policy
-    ticket.sla_due_at = None
+    ticket.set_sla_due(None)
     if policy is None:
         return Plan([])
-    state = _TicketClocks(ticket, policy, business_time_for(policy.calendar), _active_policies().levels, [])
+    state = _TicketClocks(
+        ticket, policy, _current_business_time(policy.calendar_id), _active_policies().levels, []
+    )
     assert state.business_time is not None
     for target, minutes in promised_targets(policy, ticket).items():
         if target != SlaTarget.NEXT_RESPONSE:
@@ -487,7 +521,7 @@ def plan(ticket: Ticket, at: datetime) -> Plan:
                 _pause(clock, state.business_time, at)
     for clock in state.new:
         schedule(clock, state.business_time, state.levels_for(clock), at)
-    ticket.sla_due_at = most_urgent_due(state.new)
+    ticket.set_sla_due(most_urgent_clock(state.new))
     return Plan(state.new)
 
 
@@ -597,7 +631,7 @@ def reapply(ticket: Ticket, at: datetime, *, rematch: bool) -> tuple[SlaPolicy |
     open_ticket = ticket.status not in DONE_STATUSES
     promised = promised_targets(policy, ticket) if policy is not None else {}
     if policy is not None and rematch:
-        state.business_time = business_time_for(policy.calendar)
+        state.business_time = _current_business_time(policy.calendar_id)
         state.levels = _policy_with_levels(policy.pk)[1]
     new_bt = state.business_time
     for clock in state.live():
@@ -614,7 +648,9 @@ def reapply(ticket: Ticket, at: datetime, *, rematch: bool) -> tuple[SlaPolicy |
         if clock.calendar_id != policy.calendar_id:
             if clock.paused_since is None:
                 _fold(clock, old_bt, at)
+            _move_positions(clock, old_bt, new_bt)
             clock.calendar_id = policy.calendar_id
+            clock.use_business_time(new_bt)
         clock.policy = policy
         clock.target_minutes = promised[clock.target]
         paused = _paused_by(policy, ticket.status)
@@ -655,6 +691,7 @@ def _reapply_step(state: _TicketClocks, clock: SlaClock, old_bt: BusinessTime, a
         if clock.paused_since is None:
             _fold(clock, old_bt, at)
         clock.calendar_id = policy.calendar_id
+        _move_positions(clock, old_bt, state.business_time_of(clock))
     clock.policy = policy
     bt = state.business_time_of(clock)
     paused = _step_paused_by(policy, state.ticket.status)
@@ -766,23 +803,16 @@ def _has_years_column() -> str:
     return "uncovered_years <> '[]'"
 
 
-def _to_micros(epochs: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """Round computed instants to whole microseconds (what the database stores)."""
-    return np.round(epochs * 1e6) / 1e6
-
-
-def _sqlite_instant(epochs: np.ndarray[Any, Any]) -> list[str]:
-    micros = np.round(epochs * 1e6).astype("datetime64[us]")
-    return [text.replace("T", " ") for text in np.datetime_as_string(micros, unit="us").tolist()]
-
-
 def recompute_for_calendars(
     *, calendar_ids: Sequence[int], actor: User | None, at: datetime | None = None, reason: str = ""
 ) -> Recount:
     """Recount every running clock on these calendars (after a change to the calendars or to the holiday
-    data they use), in the caller's transaction: new due instants and escalation times in one array
-    call per calendar, written only where they moved, with one event on each ticket whose clock moved.
-    Paused and finished clocks have nothing to recount."""
+    data they use), in the caller's transaction, with one event on each ticket whose due instant moved.
+
+    Deadlines are stored as positions on the calendar's timeline, so a change to days after a clock's
+    anchor moves its due instant without a write: only the clocks counted from after the first changed
+    day get new positions (one array call per calendar). A change of time zone or weekly hours recounts
+    every clock. Paused and finished clocks have nothing to recount."""
     global _last_recount
     now = at or timezone.now()
     total = Recount(0, 0, 0)
@@ -803,30 +833,352 @@ def last_recount() -> Recount | None:
     return _last_recount
 
 
+# Clocks a calendar recount looks at (state values are our own constants, inlined so that SQLite can use
+# the partial indexes).
+LIVE_STATES_SQL = f"state IN ('{ClockState.RUNNING.value}', '{ClockState.BREACHED.value}')"
+LIVE_SQL = f"{LIVE_STATES_SQL} AND paused_since IS NULL AND achieved_at IS NULL"
+# The two parts of LIVE_SQL, each matching a partial index on (calendar, due position): a running clock is
+# never paused nor achieved (pausing makes it paused, achieving achieved or breached), so `state =
+# 'running'` alone reads sla_clock_running_due_idx without visiting the table; breached clocks go through
+# sla_clock_breached_due_idx.
+RUNNING_SQL = f"state = '{ClockState.RUNNING.value}'"
+BREACHED_LIVE_SQL = f"state = '{ClockState.BREACHED.value}' AND paused_since IS NULL AND achieved_at IS NULL"
+
+
 def _recount_calendar(calendar: BusinessCalendar, actor: User | None, now: datetime, reason: str) -> Recount:
-    """Recount one calendar's running clocks with array arithmetic; write only what moved."""
+    """Recount one calendar's running clocks; record what the calendar's deadlines now count on."""
     record = SlaRecount(
         created_at=now, actor=actor, reason=reason, calendar=calendar, calendar_version=calendar.version
     )
-    return _recount(calendar, record)
+    live = _count_live(calendar)
+    if live == 0:
+        # Nothing to recount: record the days new deadlines will count on (without compiling them).
+        _counted_on(calendar, calendar_spec_for(calendar))
+        return Recount(0, 0, 0)
+    business_time = business_time_for(calendar)
+    counted = spec_from_data(calendar.counted_spec)
+    change = changed_days(counted, business_time.spec)
+    if change == EVERYTHING:
+        old = None if counted is None else BusinessTime(counted)
+        result = _recount(calendar, record, business_time, old_business_time=old, unknown_old=old is None)
+        if old is not None:
+            _move_frozen(calendar, old, business_time, -math.inf, math.inf)
+    elif change is None and (counted is None or counted.covered_years == business_time.spec.covered_years):
+        result = _record(record, Recount(live, 0, 0), np.zeros(0, dtype=np.int64))
+    else:
+        assert counted is not None
+        result = _recount_changed_days(
+            calendar,
+            record,
+            business_time,
+            counted,
+            change if isinstance(change, ChangedDays) else None,
+            live,
+        )
+    _counted_on(calendar, business_time.spec)
+    return result
+
+
+def _counted_on(calendar: BusinessCalendar, spec: CalendarSpec) -> None:
+    data = spec_to_data(spec)
+    if calendar.counted_spec != data:
+        BusinessCalendar.objects.filter(pk=calendar.pk).update(counted_spec=data)
+        calendar.counted_spec = data
+
+
+def _sql_instant(moment: datetime) -> Any:
+    """An instant as a parameter of raw SQL, as the ORM would store it (naive UTC text on SQLite)."""
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+def _count_live(calendar: BusinessCalendar, where: str = "", args: Sequence[Any] = ()) -> int:
+    """The running and breached unfinished clocks of the calendar (that also meet `where`), counted from the
+    indexes."""
+    table = SlaClock._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT COUNT(*) FROM {table} WHERE calendar_id = %s AND {RUNNING_SQL}{where}) "  # noqa: S608 (table name from the model)
+            f"+ (SELECT COUNT(*) FROM {table} WHERE calendar_id = %s AND {BREACHED_LIVE_SQL}{where})",
+            [calendar.pk, *args, calendar.pk, *args],
+        )
+        return int(cursor.fetchone()[0])
+
+
+def _local_midnight(business_time: BusinessTime, day: date) -> datetime:
+    return datetime.fromtimestamp(
+        wall_to_epoch(business_time.zone, datetime(day.year, day.month, day.day)), UTC
+    )
+
+
+def _recount_changed_days(
+    calendar: BusinessCalendar,
+    record: SlaRecount,
+    business_time: BusinessTime,
+    counted: CalendarSpec,
+    change: ChangedDays | None,
+    live: int,
+) -> Recount:
+    """A change to some days (holidays, make-up days, holiday data) of a calendar whose deadlines were
+    counted on `counted`. Positions before the first changed day are the same on both, so:
+    - clocks counted from that day on (anchored after its midnight; usually none, as it lies ahead)
+      are recounted from their anchors like after any other change;
+    - the other clocks keep their positions; those due after the first changed day (and before the end
+      of the last, when the change adds as much working time as it removes) have a new due instant:
+      their tickets get the recount's event, set-wise in SQL, and a breached one due again later runs
+      again;
+    - deadlines whose year (and so whose provisional mark) may have changed are checked one by one: those
+      near a new year's first position, and, when the holiday data covers other years, those due from
+      the first such year on."""
+    now = record.created_at
+    old_business_time = BusinessTime(counted)
+    if change is None:  # only the years with holiday data changed
+        since: datetime | None = None
+        low, high = math.inf, math.inf
+    else:
+        since = _local_midnight(business_time, change.first)
+        low = business_time.position(since)
+        high = (
+            business_time.position(_local_midnight(business_time, change.realigned))
+            if change.realigned is not None
+            else math.inf
+        )
+    anchored, touched_rewritten = Recount(0, 0, 0), np.zeros(0, dtype=np.int64)
+    if since is not None:
+        anchored = _recount(
+            calendar, record, business_time, old_business_time=old_business_time, since=since, save=False
+        )
+        touched_rewritten = _last_touched
+    table = SlaClock._meta.db_table
+    # (On SQLite the unary plus keeps the planner on the due-position indexes: the anchor's index would
+    # lead it to read every clock anchored before the change, which is all of them.)
+    anchor = "+anchor_at" if connection.vendor == "sqlite" else "anchor_at"
+    before = "" if since is None else f" AND {anchor} < %s"
+    before_args: list[Any] = [] if since is None else [_sql_instant(since)]
+    moved_sql, moved_args = _due_between(low, high)
+    # Breached clocks now due later than now run again (the sweep breaches them again when due).
+    if math.isfinite(low):
+        for clock in SlaClock.objects.raw(
+            f"SELECT * FROM {table} WHERE calendar_id = %s AND {BREACHED_LIVE_SQL}{moved_sql}{before}",  # noqa: S608 (table name from the model)
+            [calendar.pk, *moved_args, *before_args],
+        ):
+            clock.use_business_time(business_time)
+            due = clock.due_at
+            if due is not None and due > now:
+                clock.state = ClockState.RUNNING
+                clock.updated_at = now
+                clock.save(update_fields=["state", "updated_at"])
+    _recheck_provisional(calendar, business_time, old_business_time, counted, before, before_args, now)
+    moved = 0
+    if math.isfinite(low):
+        # Counted from the indexes: those due in the range, less those recounted from their anchors above.
+        moved = _count_live(calendar, moved_sql, moved_args)
+        if since is not None:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT COUNT(*) FROM {table} WHERE calendar_id = %s AND {LIVE_SQL} "  # noqa: S608 (table name from the model)
+                    f"AND anchor_at >= %s{moved_sql}",
+                    [calendar.pk, _sql_instant(since), *moved_args],
+                )
+                moved -= int(cursor.fetchone()[0])
+    if math.isfinite(low):
+        _move_frozen(calendar, old_business_time, business_time, low, high)
+    record.clocks, record.moved = live, moved + anchored.moved
+    record.save()
+    tickets = 0
+    if math.isfinite(low):
+        tickets += _link_moved(record, calendar, moved_sql + before, [*moved_args, *before_args])
+    tickets += _link_tickets(record, touched_rewritten)
+    record.tickets = tickets
+    SlaRecount.objects.filter(pk=record.pk).update(tickets=tickets)
+    return Recount(record.clocks, record.moved, tickets)
+
+
+def _recheck_provisional(
+    calendar: BusinessCalendar,
+    business_time: BusinessTime,
+    old_business_time: BusinessTime,
+    counted: CalendarSpec,
+    before: str,
+    before_args: list[Any],
+    now: datetime,
+) -> None:
+    """Provisional marks of clocks that kept their positions but whose due year, or the holiday data of
+    whose years, may have changed."""
+    spec = business_time.spec
+    if spec.covered_years is None and counted.covered_years is None:
+        return
+    ranges: list[tuple[float, float]] = []
+    first_year = timezone.localtime(now, business_time.zone).year
+    changed_years = (spec.covered_years or frozenset()) ^ (counted.covered_years or frozenset())
+    if changed_years:
+        start = min(changed_years)
+        if start >= first_year:
+            ranges.append(
+                (business_time.position(_local_midnight(business_time, date(start, 1, 1))), math.inf)
+            )
+        else:
+            ranges.append((-math.inf, math.inf))
+    # New years' first instants over the next ten years (one array call each: one compiled window).
+    edges = np.array(
+        [
+            wall_to_epoch(business_time.zone, datetime(year, 1, 1))
+            for year in range(first_year + 1, min(first_year + 11, LAST_YEAR + 1))
+        ],
+        dtype=np.float64,
+    )
+    for new_edge, old_edge in zip(
+        business_time.positions_many(edges).tolist(),
+        old_business_time.positions_many(edges).tolist(),
+        strict=True,
+    ):
+        if new_edge != old_edge:
+            ranges.append((min(new_edge, old_edge), max(new_edge, old_edge)))
+    if not ranges:
+        return
+    # One index range per range and kind of clock.
+    table = SlaClock._meta.db_table
+    parts: list[str] = []
+    values: list[Any] = []
+    for lo, hi in ranges:
+        bounds, bound_values = _due_between(lo, hi, from_low=True)
+        for kind in (RUNNING_SQL, BREACHED_LIVE_SQL):
+            parts.append(
+                f"SELECT * FROM {table} WHERE calendar_id = %s AND {kind} "  # noqa: S608 (table name from the model)
+                f"{bounds}{before}"
+            )
+            values += [calendar.pk, *bound_values, *before_args]
+    changed: dict[tuple[str, tuple[int, ...]], list[int]] = defaultdict(list)
+    seen: set[int] = set()
+    for clock in SlaClock.objects.raw(" UNION ALL ".join(parts), values):
+        if clock.pk in seen:
+            continue
+        seen.add(clock.pk)
+        clock.use_business_time(business_time)
+        due = clock.due_at
+        years = [] if due is None else list(business_time.uncovered_years(clock.anchor_at, due))
+        if years != list(clock.uncovered_years or []):
+            changed[(clock.state, tuple(years))].append(clock.pk)
+    for (state, years_key), pks in changed.items():
+        _write_states(
+            np.array(pks, dtype=np.int64), np.array([state] * len(pks)), [list(years_key)] * len(pks), now
+        )
+
+
+def _due_between(low: float, high: float, *, from_low: bool = False) -> tuple[str, list[Any]]:
+    """SQL for a due position in (low, high] ([low, high] `from_low`), infinite bounds left out."""
+    sql, args = "", []
+    if math.isfinite(low):
+        sql += " AND due_pos >= %s" if from_low else " AND due_pos > %s"
+        args.append(low)
+    if math.isfinite(high):
+        sql += " AND due_pos <= %s"
+        args.append(high)
+    return sql, args
+
+
+def _move_frozen(
+    calendar: BusinessCalendar, old_bt: BusinessTime, new_bt: BusinessTime, low: float, high: float
+) -> None:
+    """Breached clocks that stopped counting (paused, or achieved late) keep their due instant, a fact
+    of the past: those whose position lies in (low, high] on the old timeline get the position of the
+    same instant on the new one."""
+    bounds, bound_values = _due_between(low, high)
+    args = [calendar.pk, ClockState.BREACHED, *bound_values]
+    rows = list(
+        SlaClock.objects.raw(
+            f"SELECT id, due_pos FROM {SlaClock._meta.db_table} WHERE calendar_id = %s AND state = %s "  # noqa: S608 (table name from the model)
+            f"AND (paused_since IS NOT NULL OR achieved_at IS NOT NULL) AND due_pos IS NOT NULL{bounds}",
+            args,
+        )
+    )
+    if not rows:
+        return
+    old = np.array([row.due_pos for row in rows], dtype=np.float64)
+    new = _positions(new_bt, _instants_of(old_bt, old))
+    changed = [
+        SlaClock(pk=row.pk, due_pos=None if not math.isfinite(value) else value)
+        for row, value, before in zip(rows, new.tolist(), old.tolist(), strict=True)
+        if value != before
+    ]
+    SlaClock.objects.bulk_update(changed, ["due_pos"], batch_size=5000)
+
+
+def _link_moved(record: SlaRecount, calendar: BusinessCalendar, where: str, args: list[Any]) -> int:
+    """Link the (new) recount to every ticket with a live clock that meets `where` (its due instant
+    moved), set-wise in SQL: no row passes through Python. Returns how many it linked."""
+    table = SlaRecountTicket._meta.db_table
+    clocks = SlaClock._meta.db_table
+    # UNION (not UNION ALL): a ticket with several such clocks is linked once.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (ticket_id, recount_id) "  # noqa: S608 (table names from the models)
+            f"SELECT ticket_id, %s FROM {clocks} WHERE calendar_id = %s AND {RUNNING_SQL}{where} "
+            f"UNION SELECT ticket_id, %s FROM {clocks} "
+            f"WHERE calendar_id = %s AND {BREACHED_LIVE_SQL}{where}",
+            [record.pk, calendar.pk, *args, record.pk, calendar.pk, *args],
+        )
+        return max(int(cursor.rowcount), 0)
+
+
+def _link_tickets(record: SlaRecount, ticket_ids: np.ndarray[Any, Any]) -> int:
+    """Link the recount to these tickets too (set-wise; those already linked are left alone); returns
+    how many it linked."""
+    if ticket_ids.size == 0:
+        return 0
+    table = SlaRecountTicket._meta.db_table
+    id_values = ticket_ids.tolist()
+    linked = 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for lo in range(0, len(id_values), BULK_BATCH):
+                cursor.execute(
+                    f"INSERT INTO {table} (ticket_id, recount_id) SELECT unnest(%s::bigint[]), %s "
+                    "ON CONFLICT DO NOTHING",
+                    [id_values[lo : lo + BULK_BATCH], record.pk],
+                )
+                linked += max(int(cursor.rowcount), 0)
+        else:
+            # One JSON array of integers, unpacked inside SQLite: no Python loop over the rows.
+            cursor.execute(
+                f"INSERT OR IGNORE INTO {table} (ticket_id, recount_id) SELECT value, %s FROM json_each(%s)",  # noqa: S608 (table name from the model)
+                [record.pk, "[" + ",".join(map(str, id_values)) + "]"],
+            )
+            linked = max(int(cursor.rowcount), 0)
+    return linked
+
+
+_last_touched: np.ndarray[Any, Any] = np.zeros(0, dtype=np.int64)
 
 
 def _recount(
     calendar: BusinessCalendar,
     record: SlaRecount,
+    business_time: BusinessTime,
     *,
+    old_business_time: BusinessTime | None = None,
+    since: datetime | None = None,
     policy_id: int | None = None,
     changed_tickets: Iterable[int] = (),
+    save: bool = True,
+    unknown_old: bool = False,
 ) -> Recount:
-    """Recount the running clocks on `calendar` (only those of `policy_id` when given): new due
-    instants, escalation times, breach states and provisional years, written where they changed; each
-    ticket's most urgent due instant; `record` saved with the counts, as an event on each ticket whose
-    due instant moved or that is in `changed_tickets`."""
+    """Recount the running clocks on `calendar` from their anchors (only those of `policy_id`, or anchored
+    at or after `since`, when given): new due and escalation positions, breach states and provisional
+    years, written where they changed; each ticket's most urgent deadline; `record` saved with the
+    counts (unless not `save`), as an event on each ticket whose due instant moved (on
+    `old_business_time`, the calendar the stored positions were counted on: by default `business_time`;
+    `unknown_old` when not known) or that is in `changed_tickets`. The tickets touched are left in
+    `_last_touched`."""
+    global _last_touched
     now = record.created_at
     scope = "" if policy_id is None else f" AND policy_id = {int(policy_id)}"
+    args: list[Any] = [ClockState.BREACHED, calendar.pk]
+    if since is not None:
+        scope += " AND anchor_at >= %s"
+        args.append(_sql_instant(since))
     sql = (
         f"SELECT id, ticket_id, {_micros_column('anchor_at')}, offset_minutes, target_minutes, "  # noqa: S608 (table names from the models)
-        f"{_micros_column('due_at')}, {_micros_column('next_escalation_at')}, "
+        f"COALESCE(due_pos, 'NaN'), COALESCE(escalation_pos, 'NaN'), "
         # One integer for what the escalation, provisional and state logic need (fewer values to fetch):
         # (((policy + 1) * 8 + target code) * 2048 + escalated percent * 2 + has-provisional-years) * 2
         # + stored as breached.
@@ -834,25 +1186,32 @@ def _recount(
         f"+ CASE WHEN {_has_years_column()} THEN 1 ELSE 0 END) * 2 "
         "+ CASE WHEN state = %s THEN 1 ELSE 0 END "
         f"FROM {SlaClock._meta.db_table} "
-        "WHERE calendar_id = %s AND state IN (%s, %s) AND paused_since IS NULL AND achieved_at IS NULL"
-        f"{scope}"
+        f"WHERE calendar_id = %s AND {LIVE_SQL}{scope}"
     )
+    if connection.vendor == "postgresql":
+        sql = sql.replace("COALESCE(due_pos, 'NaN')", "COALESCE(due_pos, 'NaN'::float8)").replace(
+            "COALESCE(escalation_pos, 'NaN')", "COALESCE(escalation_pos, 'NaN'::float8)"
+        )
+    else:  # SQLite has no NaN: NULL arrives as None, which numpy reads as NaN for a float field
+        sql = sql.replace("COALESCE(due_pos, 'NaN')", "due_pos").replace(
+            "COALESCE(escalation_pos, 'NaN')", "escalation_pos"
+        )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [ClockState.BREACHED, calendar.pk, ClockState.RUNNING, ClockState.BREACHED])
+        cursor.execute(sql, args)
         # Straight from the cursor into one structured array: no list of a million tuples.
-        table = np.fromiter(cursor.cursor, dtype=_RECOUNT_ROW)  # the DB-API cursor: no Python loop
+        table = np.fromiter(_float_rows(cursor.cursor), dtype=_RECOUNT_ROW)
     n = table.size
     forced = np.array(sorted(set(changed_tickets)), dtype=np.int64)
+    _last_touched = forced
     if n == 0:
-        return _record(record, Recount(0, 0, int(forced.size)), forced)
-    business_time = business_time_for(calendar)  # compiled only when there are clocks to recount
+        return _record(record, Recount(0, 0, int(forced.size)), forced) if save else Recount(0, 0, 0)
     ids = table["id"]
     tickets = table["ticket"]
     anchors = _seconds(table["anchor"])
     offsets = table["offset"]
     targets = table["target"]
-    old_due = _seconds(table["due"])
-    old_next = _seconds(table["next"])
+    old_due = table["due"]
+    old_next = table["next"]
     stored_breached = (table["packed"] & 1).astype(np.bool_)
     packed = table["packed"] >> 1
     stored_flags = (packed & 1).astype(np.bool_)
@@ -860,85 +1219,126 @@ def _recount(
     codes = (packed >> 11) & 7
     policies = (packed >> 14) - 1
 
-    # Due instants: clocks with time left get a new one; the others stay breached where they are.
+    anchor_pos = _positions(business_time, anchors)
+    # Due positions: clocks with time left get a new one; the others stay breached where they are (a
+    # clock that has used its whole target, after a smaller target, was due when it last started
+    # counting at the latest).
     remaining = targets - offsets
     counting = remaining > 0
-    # A clock that has used its whole target (a smaller target after a policy change) was due when it
-    # last started counting at the latest.
-    new_due = np.where(np.isfinite(old_due), np.minimum(old_due, anchors), anchors)
-    new_due[counting] = _due_many(business_time, anchors[counting], remaining[counting])
-    new_next = _next_escalations(business_time, policies, codes, fired, anchors, offsets, targets)
-    years, years_changed = _provisional_years(business_time, ids, anchors, new_due, stored_flags)
-    breached = np.isfinite(new_due) & (new_due <= now.timestamp())
-    due_moved = ~np.isclose(new_due, old_due, rtol=0.0, atol=0.5, equal_nan=True)
+    if unknown_old:  # the timeline the stored positions are on is not known: they say nothing
+        old_instant = np.full(n, np.nan)
+        old_on_new = old_instant
+    else:
+        old_instant = _instants_of(old_business_time or business_time, old_due)
+        old_on_new = old_due if old_business_time is None else _positions(business_time, old_instant)
+    new_due = np.where(np.isfinite(old_on_new), np.fmin(old_on_new, anchor_pos), anchor_pos)
+    new_due[counting] = anchor_pos[counting] + remaining[counting] * 60.0
+    new_next = _next_escalations(policies, codes, fired, anchor_pos, offsets, targets)
+    new_instant = _instants_of(business_time, new_due)
+    years, years_changed = _provisional_years(business_time, ids, anchors, new_instant, stored_flags)
+    breached = np.isfinite(new_instant) & (new_instant <= now.timestamp())
+    due_moved = ~np.isclose(new_instant, old_instant, rtol=0.0, atol=0.5, equal_nan=True)
     # A clock whose due instant moved into the future runs again. One that is now past due stays as it
     # is: the breach sweep marks it, with the breach in the ticket's history (and its escalations).
     # The state and the provisional years are written only where they change (few rows): leaving them
     # out of the bulk UPDATE spares the index on the state.
-    unbreach = stored_breached & due_moved & np.isfinite(new_due) & ~breached
+    unbreach = stored_breached & due_moved & np.isfinite(new_instant) & ~breached
     full = years_changed | unbreach
-    write = due_moved | ~np.isclose(new_next, old_next, rtol=0.0, atol=0.5, equal_nan=True) | full
+    write = ~_same(new_due, old_due) | ~_same(new_next, old_next) | full
     index = np.flatnonzero(write)
-    if index.size == 0:
-        return _record(record, Recount(n, 0, int(forced.size)), forced)
-    states = np.where(stored_breached & ~unbreach, ClockState.BREACHED.value, ClockState.RUNNING.value)
-    _write_clocks(ids[index], new_due[index], new_next[index], now)
-    changed = np.flatnonzero(full)
-    _write_states(ids[changed], states[changed], [years.get(int(i), []) for i in changed], now)
-
-    # Each ticket's most urgent due instant: all of a ticket's running clocks share its policy's calendar,
-    # so they are all here.
-    # SOP step clocks are no promise to the customer: they take no part in it.
-    promise = ~np.isin(codes, _STEP_CODES)
+    if index.size:
+        states = np.where(stored_breached & ~unbreach, ClockState.BREACHED.value, ClockState.RUNNING.value)
+        _write_clocks(ids[index], new_due[index], new_next[index], now)
+        changed = np.flatnonzero(full)
+        _write_states(ids[changed], states[changed], [years.get(int(i), []) for i in changed], now)
+        _write_ticket_due(
+            calendar, tickets, codes, new_due, old_due, whole=since is None and policy_id is None
+        )
     order = np.argsort(tickets, kind="stable")
     sorted_tickets = tickets[order]
     starts = np.flatnonzero(np.r_[True, sorted_tickets[1:] != sorted_tickets[:-1]])
-    new_min = np.fmin.reduceat(np.where(promise, new_due, np.nan)[order], starts)
-    old_min = np.fmin.reduceat(np.where(promise, old_due, np.nan)[order], starts)
     ticket_ids = sorted_tickets[starts]
-    min_moved = ~np.isclose(new_min, old_min, rtol=0.0, atol=0.5, equal_nan=True)
-    _write_ticket_due(ticket_ids[min_moved], new_min[min_moved])
-
     touched = ticket_ids[np.logical_or.reduceat(due_moved[order], starts)]
     if forced.size:
         touched = np.union1d(touched, forced)
-    return _record(record, Recount(n, int(np.count_nonzero(due_moved)), int(touched.size)), touched)
+    _last_touched = touched
+    result = Recount(n, int(np.count_nonzero(due_moved)), int(touched.size))
+    return _record(record, result, touched) if save else result
 
 
-def _due_many(
-    business_time: BusinessTime, starts: np.ndarray[Any, Any], minutes: np.ndarray[Any, Any]
-) -> np.ndarray[Any, Any]:
-    if starts.size == 0:
-        return starts.copy()
+def _float_rows(cursor: Any) -> Iterable[tuple[Any, ...]]:
+    """Rows with NULL positions as NaN (SQLite has no NaN to select)."""
+    nan = math.nan
+    for row in cursor:
+        if row[5] is None or row[6] is None:
+            yield (*row[:5], nan if row[5] is None else row[5], nan if row[6] is None else row[6], row[7])
+        else:
+            yield row
+
+
+def _same(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Equal positions (both NaN counts as equal)."""
+    return (a == b) | (np.isnan(a) & np.isnan(b))
+
+
+def _positions(business_time: BusinessTime, epochs: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Positions of instants; NaN for NaN and for those beyond the supported years (never due)."""
+    finite = np.isfinite(epochs)
+    if not finite.all():
+        result = np.full(epochs.size, np.nan)
+        result[finite] = _positions(business_time, epochs[finite])
+        return result
+    if epochs.size == 0:
+        return epochs.copy()
     try:
-        return _to_micros(business_time.due_many(starts, minutes * 60.0))
-    except NoWorkingTime:  # no working hours at all: never due
-        return np.full(starts.size, np.nan)
+        return business_time.positions_many(epochs)
     except BusinessTimeError:
-        # Some answer lies past the supported years: halve until those clocks are found (never due);
-        # the others keep their due instants.
-        if starts.size == 1:
+        if epochs.size == 1:
             return np.full(1, np.nan)
-        half = starts.size // 2
+        half = epochs.size // 2
+        return np.concatenate(
+            (_positions(business_time, epochs[:half]), _positions(business_time, epochs[half:]))
+        )
+
+
+def _instants_of(business_time: BusinessTime, positions: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Instants (epoch seconds, whole microseconds) of positions; NaN for none, or beyond the supported
+    years, or on a calendar without working hours."""
+    result = np.full(positions.size, np.nan)
+    finite = np.flatnonzero(np.isfinite(positions))
+    if finite.size:
+        result[finite] = _instants_finite(business_time, positions[finite])
+    return result
+
+
+def _instants_finite(business_time: BusinessTime, positions: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    try:
+        return np.round(business_time.instants_many(positions) * 1e6) / 1e6
+    except NoWorkingTime:
+        return np.full(positions.size, np.nan)
+    except BusinessTimeError:
+        # Some position lies past the supported years: halve until those are found.
+        if positions.size == 1:
+            return np.full(1, np.nan)
+        half = positions.size // 2
         return np.concatenate(
             (
-                _due_many(business_time, starts[:half], minutes[:half]),
-                _due_many(business_time, starts[half:], minutes[half:]),
+                _instants_finite(business_time, positions[:half]),
+                _instants_finite(business_time, positions[half:]),
             )
         )
 
 
 def _next_escalations(
-    business_time: BusinessTime,
     policies: np.ndarray[Any, Any],
     codes: np.ndarray[Any, Any],
     fired: np.ndarray[Any, Any],
-    anchors: np.ndarray[Any, Any],
+    anchor_pos: np.ndarray[Any, Any],
     offsets: np.ndarray[Any, Any],
     targets: np.ndarray[Any, Any],
 ) -> np.ndarray[Any, Any]:
-    """When each clock reaches its next escalation level (NaN: no level left)."""
-    n = anchors.size
+    """The position at which each clock reaches its next escalation level (NaN: no level left)."""
+    n = anchor_pos.size
     result = np.full(n, np.nan)
     levels = _levels_by_target({int(p) for p in np.unique(policies) if p >= 0})
     if not levels:
@@ -951,10 +1351,8 @@ def _next_escalations(
         for percent in sorted(percents, reverse=True):  # the smallest level above the one fired wins
             next_percent[group & (fired < percent)] = percent
     has_next = np.isfinite(next_percent)
-    left = np.where(has_next, targets * next_percent / 100.0 - offsets, 0.0)
-    result[has_next] = anchors[has_next]  # already past: due now
-    ahead = has_next & (left > 0)
-    result[ahead] = _due_many(business_time, anchors[ahead], left[ahead])
+    left = np.maximum(np.where(has_next, targets * next_percent / 100.0 - offsets, 0.0), 0.0)
+    result[has_next] = anchor_pos[has_next] + left[has_next] * 60.0  # already past: due at the anchor
     return result
 
 
@@ -968,7 +1366,7 @@ def _provisional_years(
     """The years without holiday data of each clock that has any (by position), and whether they differ
     from what is stored."""
     flagged = np.zeros(anchors.size, dtype=np.bool_)
-    finite = np.isfinite(dues)
+    finite = np.isfinite(dues) & np.isfinite(anchors)
     if finite.any():
         flagged[finite] = business_time.uncovered_many(anchors[finite], dues[finite])
     years: dict[int, list[int]] = {}
@@ -993,41 +1391,26 @@ def _provisional_years(
     return years, changed
 
 
-def _instants(epochs: np.ndarray[Any, Any]) -> list[Any]:
-    """Values for the database, None for NaN: epoch seconds on PostgreSQL (`to_timestamp`), integer
-    microseconds on SQLite (`_sqlite_datetime` turns them into Django's stored text inside SQLite)."""
-    finite = np.isfinite(epochs)
-    if connection.vendor == "postgresql":
-        return [float(x) if ok else None for x, ok in zip(epochs.tolist(), finite.tolist(), strict=True)]
-    micros = np.round(np.where(finite, epochs, 0.0) * 1e6).astype(np.int64).tolist()
-    return [m if ok else None for m, ok in zip(micros, finite.tolist(), strict=True)]
-
-
-def _sqlite_datetime(micros: str) -> str:
-    """SQL turning integer microseconds since the epoch into 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC), the
-    text Django stores on SQLite. (%% because Django's placeholders are %s.)"""
-    return (
-        f"CASE WHEN {micros} IS NULL THEN NULL ELSE "
-        f"strftime('%%Y-%%m-%%d %%H:%%M:%%S', {micros} / 1000000, 'unixepoch') || '.' || "
-        f"substr('000000' || ({micros} %% 1000000), -6, 6) END"
-    )
+def _floats(values: np.ndarray[Any, Any]) -> list[float | None]:
+    """Values for the database, None for NaN."""
+    finite = np.isfinite(values)
+    return [x if ok else None for x, ok in zip(values.tolist(), finite.tolist(), strict=True)]
 
 
 def _write_clocks(
     ids: np.ndarray[Any, Any], dues: np.ndarray[Any, Any], nexts: np.ndarray[Any, Any], now: datetime
 ) -> None:
-    """New due instants and escalation times, set-wise."""
+    """New due and escalation positions, set-wise."""
     if ids.size == 0:
         return
     table = SlaClock._meta.db_table
-    due_values, next_values, id_values = _instants(dues), _instants(nexts), ids.tolist()
+    due_values, next_values, id_values = _floats(dues), _floats(nexts), ids.tolist()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             for lo in range(0, len(id_values), BULK_BATCH):
                 hi = lo + BULK_BATCH
                 cursor.execute(
-                    f"UPDATE {table} AS c SET due_at = to_timestamp(v.due), "  # noqa: S608 (table name from the model)
-                    "next_escalation_at = to_timestamp(v.nxt), updated_at = %s "
+                    f"UPDATE {table} AS c SET due_pos = v.due, escalation_pos = v.nxt, updated_at = %s "  # noqa: S608 (table name from the model)
                     "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::float8[]) AS due, "
                     "unnest(%s::float8[]) AS nxt) AS v WHERE c.id = v.id AND c.paused_since IS NULL "
                     "AND c.achieved_at IS NULL",
@@ -1038,15 +1421,14 @@ def _write_clocks(
             _sqlite_stage(
                 cursor,
                 "sla_recount",
-                "id INTEGER PRIMARY KEY, due INTEGER, nxt INTEGER",
+                "id INTEGER PRIMARY KEY, due REAL, nxt REAL",
                 list(zip(id_values, due_values, next_values, strict=True)),
             )
             cursor.execute(
-                f"UPDATE {table} SET due_at = {_sqlite_datetime('r.due')}, "  # noqa: S608 (table name from the model)
-                f"next_escalation_at = {_sqlite_datetime('r.nxt')}, updated_at = %s "
+                f"UPDATE {table} SET due_pos = r.due, escalation_pos = r.nxt, updated_at = %s "  # noqa: S608 (table name from the model)
                 f"FROM temp.sla_recount AS r WHERE {table}.id = r.id AND {table}.paused_since IS NULL "
                 f"AND {table}.achieved_at IS NULL",
-                [_sqlite_instant(np.array([now.timestamp()]))[0]],
+                [_sql_instant(now)],
             )
             cursor.execute("DROP TABLE temp.sla_recount")
 
@@ -1074,30 +1456,73 @@ def _sqlite_stage(cursor: Any, name: str, columns: str, rows: list[tuple[Any, ..
         cursor.executemany(f"INSERT INTO temp.{name} VALUES ({marks})", rows)  # noqa: S608 (our own names)
 
 
-def _write_ticket_due(ticket_ids: np.ndarray[Any, Any], dues: np.ndarray[Any, Any]) -> None:
-    if ticket_ids.size == 0:
+def _write_ticket_due(
+    calendar: BusinessCalendar,
+    tickets: np.ndarray[Any, Any],
+    codes: np.ndarray[Any, Any],
+    new_due: np.ndarray[Any, Any],
+    old_due: np.ndarray[Any, Any],
+    *,
+    whole: bool,
+) -> None:
+    """Each ticket's most urgent deadline after its clocks were rewritten. With every running clock of
+    the calendar read (`whole`), from the arrays: a ticket's running clocks share its policy's calendar,
+    and SOP step clocks are no promise to the customer. Otherwise the few tickets concerned take it from
+    their stored clocks in SQL."""
+    promise = ~np.isin(codes, _STEP_CODES)
+    order = np.argsort(tickets, kind="stable")
+    sorted_tickets = tickets[order]
+    starts = np.flatnonzero(np.r_[True, sorted_tickets[1:] != sorted_tickets[:-1]])
+    ticket_ids = sorted_tickets[starts]
+    new_min = np.fmin.reduceat(np.where(promise, new_due, np.nan)[order], starts)
+    old_min = np.fmin.reduceat(np.where(promise, old_due, np.nan)[order], starts)
+    moved = ~_same(new_min, old_min)
+    ids, values = ticket_ids[moved], new_min[moved]
+    if ids.size == 0:
         return
     table = Ticket._meta.db_table
-    values, id_values = _instants(dues), ticket_ids.tolist()
+    if not whole:
+        clocks = SlaClock._meta.db_table
+        steps = ", ".join(f"'{target}'" for target in STEP_TARGETS)
+        with connection.cursor() as cursor:
+            for lo in range(0, ids.size, STATE_CHUNK):
+                chunk = ids[lo : lo + STATE_CHUNK].tolist()
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"UPDATE {table} SET sla_due_pos = (SELECT MIN(c.due_pos) FROM {clocks} AS c "  # noqa: S608 (table names from the models)
+                    f"WHERE c.ticket_id = {table}.id AND c.state IN ('running', 'breached') "
+                    f"AND c.paused_since IS NULL AND c.achieved_at IS NULL AND c.target NOT IN ({steps})) "
+                    f"WHERE id IN ({marks})",
+                    chunk,
+                )
+                cursor.execute(
+                    f"UPDATE {table} SET sla_calendar_id = "  # noqa: S608 (table name from the model)
+                    "CASE WHEN sla_due_pos IS NULL THEN NULL ELSE %s END "
+                    f"WHERE id IN ({marks})",
+                    [calendar.pk, *chunk],
+                )
+        return
+    value_list, id_values = _floats(values), ids.tolist()
+    calendar_values = [calendar.pk if v is not None else None for v in value_list]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             for lo in range(0, len(id_values), BULK_BATCH):
                 hi = lo + BULK_BATCH
                 cursor.execute(
-                    f"UPDATE {table} AS t SET sla_due_at = to_timestamp(v.due) "  # noqa: S608 (table name from the model)
-                    "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::float8[]) AS due) AS v "
-                    "WHERE t.id = v.id",
-                    [id_values[lo:hi], values[lo:hi]],
+                    f"UPDATE {table} AS t SET sla_due_pos = v.due, sla_calendar_id = v.cal "  # noqa: S608 (table name from the model)
+                    "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::float8[]) AS due, "
+                    "unnest(%s::bigint[]) AS cal) AS v WHERE t.id = v.id",
+                    [id_values[lo:hi], value_list[lo:hi], calendar_values[lo:hi]],
                 )
         else:
             _sqlite_stage(
                 cursor,
                 "sla_ticket_due",
-                "id INTEGER PRIMARY KEY, due INTEGER",
-                list(zip(id_values, values, strict=True)),
+                "id INTEGER PRIMARY KEY, due REAL, cal INTEGER",
+                list(zip(id_values, value_list, calendar_values, strict=True)),
             )
             cursor.execute(
-                f"UPDATE {table} SET sla_due_at = {_sqlite_datetime('r.due')} "  # noqa: S608 (table name from the model)
+                f"UPDATE {table} SET sla_due_pos = r.due, sla_calendar_id = r.cal "  # noqa: S608 (table name from the model)
                 f"FROM temp.sla_ticket_due AS r WHERE {table}.id = r.id",
                 [],
             )
@@ -1190,7 +1615,9 @@ def _recount_policy(policy: SlaPolicy, actor: User | None, now: datetime, reason
         "sla_policy__calendar", "organisation", "service_type"
     ):
         _, changes = reapply(ticket, now, rematch=False)
-        Ticket.objects.filter(pk=ticket.pk).update(sla_due_at=ticket.sla_due_at)
+        Ticket.objects.filter(pk=ticket.pk).update(
+            sla_calendar=ticket.sla_calendar_id, sla_due_pos=ticket.sla_due_pos
+        )
         if changes:
             TicketEvent.objects.create(
                 ticket=ticket,
@@ -1211,9 +1638,10 @@ def _recount_policy(policy: SlaPolicy, actor: User | None, now: datetime, reason
         retargeted.update(changing.values_list("ticket_id", flat=True))
         changing.update(target_minutes=minutes, updated_at=now)
     # Paused clocks whose time used now exceeds a smaller target are breached.
+    business_time = business_time_for(policy.calendar)
     rest.filter(
         paused_since__isnull=False, state=ClockState.PAUSED, offset_minutes__gte=F("target_minutes")
-    ).update(state=ClockState.BREACHED, due_at=now, updated_at=now)
+    ).update(state=ClockState.BREACHED, due_pos=_position(business_time, now), updated_at=now)
     record = SlaRecount(
         created_at=now,
         actor=actor,
@@ -1224,7 +1652,11 @@ def _recount_policy(policy: SlaPolicy, actor: User | None, now: datetime, reason
         policy_version=policy.version,
     )
     result = _recount(
-        policy.calendar, record, policy_id=policy.pk, changed_tickets=retargeted | moved_calendar
+        policy.calendar,
+        record,
+        business_time,
+        policy_id=policy.pk,
+        changed_tickets=retargeted | moved_calendar,
     )
     return Recount(result.clocks, result.moved, result.tickets + len(one_by_one))
 
@@ -1242,7 +1674,9 @@ def reapply_service_type(*, service_type_id: int, actor: User | None, at: dateti
         if not changes:
             continue
         changed += 1
-        Ticket.objects.filter(pk=ticket.pk).update(sla_due_at=ticket.sla_due_at)
+        Ticket.objects.filter(pk=ticket.pk).update(
+            sla_calendar=ticket.sla_calendar_id, sla_due_pos=ticket.sla_due_pos
+        )
         TicketEvent.objects.create(
             ticket=ticket,
             actor=actor,
@@ -1255,38 +1689,58 @@ def reapply_service_type(*, service_type_id: int, actor: User | None, at: dateti
 
 
 def _move_to_calendar(clocks: Any, policy: SlaPolicy, now: datetime) -> set[int]:
-    """Fold the time used so far on the old calendar into the offset and switch to the policy's calendar.
-    Returns the tickets affected."""
+    """Fold the time used so far on the old calendar into the offset and switch to the policy's calendar;
+    deadlines already set (a breach) keep their instants, as positions on the new calendar. Returns the
+    tickets affected."""
     others = clocks.exclude(calendar_id=policy.calendar_id)
     tickets = set(others.values_list("ticket_id", flat=True))
     if not tickets:
         return tickets
-    others.filter(paused_since__isnull=False).update(calendar_id=policy.calendar_id, updated_at=now)
+    new_bt = business_time_for(policy.calendar)
     for calendar in BusinessCalendar.objects.filter(
         pk__in=others.values_list("calendar_id", flat=True).distinct()
     ):
-        business_time = business_time_for(calendar)
-        rows = list(
-            others.filter(calendar_id=calendar.pk, paused_since__isnull=True).values_list(
-                "pk", "anchor_at", "offset_minutes"
-            )
+        old_bt = business_time_for(calendar)
+        rows = others.filter(calendar_id=calendar.pk).values_list(
+            "pk", "anchor_at", "offset_minutes", "paused_since", "due_pos", "escalation_pos"
         )
         changed = []
-        for pk, anchor, offset in rows:
-            used = offset + (business_time.elapsed(anchor, now) if now > anchor else 0.0)
-            changed.append(
-                SlaClock(
-                    pk=pk,
-                    anchor_at=max(anchor, now),
-                    offset_minutes=used,
-                    calendar_id=policy.calendar_id,
-                    updated_at=now,
-                )
+        for pk, anchor, offset, paused_since, due_pos, escalation_pos in rows:
+            clock = SlaClock(
+                pk=pk,
+                anchor_at=anchor,
+                offset_minutes=offset,
+                calendar_id=calendar.pk,
+                due_pos=due_pos,
+                escalation_pos=escalation_pos,
+                updated_at=now,
             )
+            if paused_since is None:
+                clock.offset_minutes = offset + (old_bt.elapsed(anchor, now) if now > anchor else 0.0)
+                clock.anchor_at = max(anchor, now)
+            _move_positions(clock, old_bt, new_bt)
+            clock.calendar_id = policy.calendar_id
+            changed.append(clock)
         SlaClock.objects.bulk_update(
-            changed, ["anchor_at", "offset_minutes", "calendar", "updated_at"], batch_size=5000
+            changed,
+            ["anchor_at", "offset_minutes", "calendar", "due_pos", "escalation_pos", "updated_at"],
+            batch_size=5000,
         )
     return tickets
+
+
+def _move_positions(clock: SlaClock, old_bt: BusinessTime, new_bt: BusinessTime) -> None:
+    """Keep the clock's deadlines at the same instants as positions on another calendar's timeline (a
+    running clock's are then counted again from its anchor)."""
+    for name in ("due_pos", "escalation_pos"):
+        position = getattr(clock, name)
+        if position is None:
+            continue
+        try:
+            setattr(clock, name, new_bt.position(old_bt.instant(position)))
+        except (BusinessTimeError, ValueError):
+            setattr(clock, name, None)
+    clock.use_business_time(new_bt)
 
 
 def _change_data(changes: Sequence[ClockChange]) -> list[dict[str, Any]]:
@@ -1311,7 +1765,7 @@ __all__ = [
     "Recount",
     "contract_for",
     "forget_cached_policies",
-    "most_urgent_due",
+    "most_urgent_clock",
     "on_arrival",
     "on_public_reply",
     "on_status",

@@ -1,7 +1,8 @@
 """Breaches and escalations of SLA clocks, run by the worker's sweep (tickets/sweeps.py).
 
-Each escalation level of a clock fires once. The sweep picks clocks whose `next_escalation_at` has
-passed and claims one level with a conditional UPDATE (`… SET escalated_percent = <level> WHERE id = …
+Each escalation level of a clock fires once. The sweep picks, calendar by calendar, clocks whose
+escalation position the calendar's working time has reached (`next_escalation_at` has passed) and
+claims one level with a conditional UPDATE (`… SET escalated_percent = <level> WHERE id = …
 AND escalated_percent = <what it read>`): of several workers reading the same clock only one update
 matches a row, and that worker performs the level's actions in the same transaction, so a crash
 rolls back the claim with the actions and a later sweep fires the level. A worker that was down finds
@@ -20,11 +21,13 @@ from django.utils.translation import gettext as _
 
 from pledge.accounts.choices import Role
 from pledge.accounts.models import Notification, User
+from pledge.lib.businesstime import BusinessTime
 from pledge.standards.choices import STEP_TARGETS, ClockTarget, EscalationRecipient
 from pledge.standards.models import EscalationLevel
+from pledge.standards.selectors import calendar_positions
 from pledge.tickets import clocks, tasks
 from pledge.tickets.choices import LIVE_CLOCK_STATES, ClockState, EventKind, Priority
-from pledge.tickets.models import SlaClock, Ticket, TicketEvent, TicketStep
+from pledge.tickets.models import SLA_DUE_FIELDS, SlaClock, Ticket, TicketEvent, TicketStep, instant_on
 
 SWEEP_BATCH = 500
 RAISED = {Priority.P4: Priority.P3, Priority.P3: Priority.P2, Priority.P2: Priority.P1}
@@ -53,58 +56,66 @@ def mark_breaches(now: datetime, *, ticket_id: int | None = None) -> int:
     """Running clocks whose due instant has passed become breached, with an event on the ticket."""
     marked = 0
     scope = SlaClock.objects.all() if ticket_id is None else SlaClock.objects.filter(ticket_id=ticket_id)
-    while True:
-        due = list(
-            scope.filter(state=ClockState.RUNNING, due_at__lte=now)
-            .order_by("due_at")
-            .values_list("pk", "ticket_id", "target", "due_at")[:SWEEP_BATCH]
-        )
-        if not due:
-            return marked
-        for pk, ticket_id, target, due_at in due:
-            with transaction.atomic():
-                if not SlaClock.objects.filter(pk=pk, state=ClockState.RUNNING).update(
-                    state=ClockState.BREACHED
-                ):
-                    continue  # another worker, or the ticket moved on
-                TicketEvent.objects.create(
-                    ticket_id=ticket_id,
-                    kind=EventKind.SLA,
-                    field=target,
-                    new_value=ClockState.BREACHED,
-                    data={"breached": target, "due": due_at.isoformat() if due_at else None},
-                    created_at=now,
-                )
-                marked += 1
-        if len(due) < SWEEP_BATCH:
-            return marked
+    for calendar_id, (business_time, position) in calendar_positions(now).items():
+        while True:
+            due = list(
+                scope.filter(state=ClockState.RUNNING, calendar_id=calendar_id, due_pos__lte=position)
+                .order_by("due_pos")
+                .values_list("pk", "ticket_id", "target", "due_pos")[:SWEEP_BATCH]
+            )
+            if not due:
+                break
+            for pk, clock_ticket, target, due_pos in due:
+                with transaction.atomic():
+                    if not SlaClock.objects.filter(pk=pk, state=ClockState.RUNNING).update(
+                        state=ClockState.BREACHED
+                    ):
+                        continue  # another worker, or the ticket moved on
+                    due_at = instant_on(business_time, due_pos)
+                    TicketEvent.objects.create(
+                        ticket_id=clock_ticket,
+                        kind=EventKind.SLA,
+                        field=target,
+                        new_value=ClockState.BREACHED,
+                        data={"breached": target, "due": due_at.isoformat() if due_at else None},
+                        created_at=now,
+                    )
+                    marked += 1
+            if len(due) < SWEEP_BATCH:
+                break
+    return marked
 
 
 def fire_due_escalations(now: datetime, *, ticket_id: int | None = None) -> int:
     """Fire the due escalation levels, oldest first; a clock with several overdue levels fires each once."""
     fired = 0
     scope = SlaClock.objects.all() if ticket_id is None else SlaClock.objects.filter(ticket_id=ticket_id)
-    while True:
-        due = list(
-            scope.filter(next_escalation_at__lte=now)
-            .order_by("next_escalation_at")
-            .values_list("pk", flat=True)[:SWEEP_BATCH]
-        )
-        if not due:
-            return fired
-        progress = 0
-        for pk in due:
-            if escalate_clock(clock_id=pk, now=now):
-                progress += 1
-        fired += progress
-        if progress == 0:  # everything left was claimed elsewhere meanwhile
-            return fired
+    for calendar_id, (business_time, position) in calendar_positions(now).items():
+        while True:
+            due = list(
+                scope.filter(calendar_id=calendar_id, escalation_pos__lte=position)
+                .order_by("escalation_pos")
+                .values_list("pk", flat=True)[:SWEEP_BATCH]
+            )
+            if not due:
+                break
+            progress = 0
+            for pk in due:
+                if escalate_clock(clock_id=pk, now=now, business_time=business_time):
+                    progress += 1
+            fired += progress
+            if progress == 0:  # everything left was claimed elsewhere meanwhile
+                break
+    return fired
 
 
 @transaction.atomic
-def escalate_clock(*, clock_id: int, now: datetime) -> bool:
-    """Fire the next due level of one clock, if this worker wins the claim. Returns whether it fired."""
+def escalate_clock(*, clock_id: int, now: datetime, business_time: BusinessTime | None = None) -> bool:
+    """Fire the next due level of one clock, if this worker wins the claim. Returns whether it fired.
+    `business_time`: the clock's calendar compiled, when the caller has it."""
     clock = SlaClock.objects.filter(pk=clock_id).first()
+    if clock is not None and business_time is not None:
+        clock.use_business_time(business_time)
     if (
         clock is None
         or clock.next_escalation_at is None
@@ -123,7 +134,7 @@ def escalate_clock(*, clock_id: int, now: datetime) -> bool:
     )
     claimed = SlaClock.objects.filter(pk=clock.pk, escalated_percent=clock.escalated_percent).update(
         escalated_percent=level.percent if level else clock.escalated_percent,
-        next_escalation_at=None,
+        escalation_pos=None,
     )
     if not claimed or level is None:
         return False
@@ -236,7 +247,7 @@ def _perform(level: EscalationLevel, clock: SlaClock, ticket: Ticket, now: datet
                 clocks.change_event_data(changes, old_policy=old_policy.pk if old_policy else None),
             )
         )
-    ticket.save(update_fields=[*changed, "sla_policy", "sla_due_at"])
+    ticket.save(update_fields=[*changed, "sla_policy", *SLA_DUE_FIELDS])
     TicketEvent.objects.bulk_create(events)
     notifications = [_notification(user, ticket, target_label, level.percent, now) for user in recipients]
     Notification.objects.bulk_create(notifications)

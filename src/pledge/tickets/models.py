@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from pledge.lib.businesstime import BusinessTimeError
 from pledge.tickets.choices import (
     OPEN_STATUSES,
     Channel,
@@ -19,6 +21,65 @@ from pledge.tickets.choices import (
     Status,
     StepState,
 )
+
+if TYPE_CHECKING:
+    from pledge.lib.businesstime import BusinessTime
+
+# Fields the ticket services save after the clocks changed the ticket's most urgent deadline.
+SLA_DUE_FIELDS = ["sla_calendar", "sla_due_pos"]
+
+
+class OnCalendarTimeline:
+    """Deadlines stored as positions on a business calendar's timeline (working seconds from the calendar's
+    epoch, see lib/businesstime.py): a change to a calendar's future days moves the instants they stand
+    for without rewriting a row. The instants are derived when read, from the calendar compiled once per
+    process; `use_business_time` hands over an already compiled calendar so reading costs no query."""
+
+    def _timeline_calendar_id(self) -> int | None:
+        raise NotImplementedError
+
+    def _timeline_calendar(self) -> Any:
+        raise NotImplementedError
+
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        self.__dict__.pop("_timeline", None)  # the calendar may have changed since
+        super().refresh_from_db(*args, **kwargs)  # type: ignore[misc]
+
+    def use_business_time(self, business_time: BusinessTime | None) -> None:
+        """The compiled calendar of this row's calendar (as it is now), to derive instants with."""
+        self.__dict__["_timeline"] = (self._timeline_calendar_id(), business_time)
+
+    def business_time(self) -> BusinessTime | None:
+        """This row's calendar compiled (None without a calendar, or when it cannot be compiled)."""
+        calendar_id = self._timeline_calendar_id()
+        cached = self.__dict__.get("_timeline")
+        if cached is not None and cached[0] == calendar_id:
+            return cached[1]
+        if calendar_id is None:
+            return None
+        from pledge.standards.selectors import business_time_for  # standards imports tickets
+
+        try:
+            business_time: BusinessTime | None = business_time_for(self._timeline_calendar())
+        except (BusinessTimeError, ValueError):
+            business_time = None
+        self.__dict__["_timeline"] = (calendar_id, business_time)
+        return business_time
+
+    def instant_of(self, position: float | None) -> datetime | None:
+        """The instant a position stands for on this row's calendar (see `instant_on`)."""
+        return instant_on(self.business_time(), position)
+
+
+def instant_on(business_time: BusinessTime | None, position: float | None) -> datetime | None:
+    """The instant a position stands for on a compiled calendar; None for no position or calendar, a
+    position beyond the years business time supports, or a calendar without working hours."""
+    if position is None or business_time is None:
+        return None
+    try:
+        return business_time.instant(position)
+    except (BusinessTimeError, ValueError):
+        return None
 
 
 class Tag(models.Model):
@@ -48,7 +109,7 @@ def parse_number(text: str) -> int | None:
     return None
 
 
-class Ticket(models.Model):
+class Ticket(OnCalendarTimeline, models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.REQUEST)
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, default=Channel.PORTAL)
     priority = models.CharField(_("priority"), max_length=2, choices=Priority.choices, default=Priority.P3)
@@ -151,8 +212,18 @@ class Ticket(models.Model):
         on_delete=models.SET_NULL,
         related_name="handoffs",
     )
-    # The due instant of the most urgent running clock (None when no clock runs): the queue sorts by it.
-    sla_due_at = models.DateTimeField(_("next SLA due"), null=True, blank=True)
+    # The most urgent running clock's calendar and due position on it (None when no clock runs): the queue
+    # sorts by the business time left until it; `sla_due_at` is the instant.
+    sla_calendar = models.ForeignKey(
+        "standards.BusinessCalendar",
+        verbose_name=_("next SLA due: calendar"),
+        null=True,
+        blank=True,
+        db_index=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    sla_due_pos = models.FloatField(_("next SLA due (calendar position)"), null=True, blank=True)
     on_site_at = models.DateTimeField(_("arrived on site at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"))
     updated_at = models.DateTimeField(_("updated at"))
@@ -181,12 +252,6 @@ class Ticket(models.Model):
             models.Index(fields=["status", "priority", "created_at"], name="ticket_status_prio_idx"),
             models.Index(fields=["created_at"], name="ticket_created_idx"),
             models.Index(fields=["updated_at"], name="ticket_updated_idx"),
-            # The queue sorted by the most urgent SLA clock.
-            models.Index(
-                fields=["sla_due_at", "id"],
-                name="ticket_open_sla_due_idx",
-                condition=models.Q(status__in=OPEN_STATUSES),
-            ),
         ]
 
     def __str__(self) -> str:
@@ -199,6 +264,25 @@ class Ticket(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    def _timeline_calendar_id(self) -> int | None:
+        return self.sla_calendar_id
+
+    def _timeline_calendar(self) -> Any:
+        return self.sla_calendar
+
+    @property
+    def sla_due_at(self) -> datetime | None:
+        """When the most urgent running promise is due (None when none runs)."""
+        return self.instant_of(self.sla_due_pos)
+
+    def set_sla_due(self, clock: SlaClock | None) -> None:
+        """Take the most urgent running clock's deadline (None: no clock runs); save SLA_DUE_FIELDS."""
+        if clock is None or clock.due_pos is None:
+            self.sla_calendar_id, self.sla_due_pos = None, None
+            return
+        self.sla_calendar_id, self.sla_due_pos = clock.calendar_id, clock.due_pos
+        self.use_business_time(clock.business_time())
 
 
 class Message(models.Model):
@@ -388,8 +472,18 @@ class SlaRecountTicket(models.Model):
     """A ticket whose clocks a recount moved (or re-targeted): the recount is an event in its history."""
 
     # sla_recount_ticket_unique starts with the ticket (its history); deleting a recount is rare.
+    # No foreign-key constraints in the database: a recount links up to millions of tickets in one
+    # statement, and PostgreSQL checks a deferred constraint row by row at commit (6 s for a million
+    # rows on the benchmark machine, more than the rest of the recount). Only the recount writes these
+    # rows, with the ids of the tickets it has just read; deleting a ticket or a recount deletes its
+    # links through the ORM's cascade.
     ticket = models.ForeignKey(
-        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="+", db_index=False
+        Ticket,
+        verbose_name=_("ticket"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     recount = models.ForeignKey(
         SlaRecount,
@@ -397,6 +491,7 @@ class SlaRecountTicket(models.Model):
         on_delete=models.CASCADE,
         related_name="links",
         db_index=False,
+        db_constraint=False,
     )
 
     class Meta:
@@ -410,15 +505,18 @@ class SlaRecountTicket(models.Model):
         return f"{self.ticket_id} {self.recount_id}"
 
 
-class SlaClock(models.Model):
+class SlaClock(OnCalendarTimeline, models.Model):
     """One promise on one ticket (first response, next response, resolution, on-site arrival).
 
     While the clock runs, the working time it has used at instant t is `worked(anchor_at, t) +
     offset_minutes` on `calendar`; every pause, resume or recount moves the anchor to that instant and
     folds the time used so far into `offset_minutes`. So the due instant is
-    `due(anchor_at, target_minutes - offset_minutes)`, computed for a million clocks in one array call
-    when a calendar or policy changes. A paused clock has no due instant. `next_response` clocks repeat:
-    one per customer message awaiting an answer, numbered by `cycle`.
+    `due(anchor_at, target_minutes - offset_minutes)`. It is stored as a position on the calendar's
+    timeline, `position(anchor_at) + 60 * (target_minutes - offset_minutes)` (`due_pos`; the next escalation
+    likewise, `escalation_pos`), so a change to the calendar's days after the anchor moves the instant
+    without a write; `due_at` and `next_escalation_at` derive the instants. A paused clock has no due
+    instant. `next_response` clocks repeat: one per customer message awaiting an answer, numbered by
+    `cycle`.
     """
 
     ticket = models.ForeignKey(
@@ -437,7 +535,7 @@ class SlaClock(models.Model):
     calendar = models.ForeignKey(
         "standards.BusinessCalendar",
         verbose_name=_("calendar"),
-        db_index=False,  # sla_clock_calendar_idx starts with it
+        db_index=False,  # the partial indexes below start with it
         on_delete=models.PROTECT,
         related_name="+",
     )
@@ -447,7 +545,7 @@ class SlaClock(models.Model):
     offset_minutes = models.FloatField(_("minutes used before"), default=0)
     paused_minutes = models.FloatField(_("paused business minutes"), default=0)
     paused_since = models.DateTimeField(_("paused since"), null=True, blank=True)
-    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    due_pos = models.FloatField(_("due (calendar position)"), null=True, blank=True)
     achieved_at = models.DateTimeField(_("achieved at"), null=True, blank=True)
     state = models.CharField(
         _("state"), max_length=12, choices=ClockState.choices, default=ClockState.RUNNING
@@ -456,7 +554,7 @@ class SlaClock(models.Model):
     uncovered_years = models.JSONField(_("years without holiday data"), default=list, blank=True)
     # The highest escalation level (percent of the target) that has fired, and when the next one is due.
     escalated_percent = models.PositiveSmallIntegerField(_("escalated at %"), default=0)
-    next_escalation_at = models.DateTimeField(_("next escalation"), null=True, blank=True)
+    escalation_pos = models.FloatField(_("next escalation (calendar position)"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"))
 
     class Meta:
@@ -467,28 +565,52 @@ class SlaClock(models.Model):
             models.UniqueConstraint(fields=["ticket", "target", "cycle"], name="sla_clock_unique"),
         ]
         indexes = [
-            # The breach sweep: running clocks whose due instant has passed.
+            # The breach sweep (per calendar: running clocks whose due position it has passed) and the
+            # recount after a calendar change (the clocks due after the first changed day).
             models.Index(
-                fields=["due_at"],
+                fields=["calendar", "due_pos"],
                 name="sla_clock_running_due_idx",
                 condition=models.Q(state=ClockState.RUNNING),
             ),
-            # The escalation sweep.
+            # The recount after a change to days before some clocks' anchors: those anchored after it.
             models.Index(
-                fields=["next_escalation_at"],
-                name="sla_clock_escalation_idx",
-                condition=models.Q(next_escalation_at__isnull=False),
-            ),
-            # Bulk recompute after a calendar change.
-            models.Index(
-                fields=["calendar", "state"],
-                name="sla_clock_calendar_idx",
+                fields=["calendar", "anchor_at"],
+                name="sla_clock_live_anchor_idx",
                 condition=models.Q(state__in=(ClockState.RUNNING, ClockState.BREACHED)),
+            ),
+            # The escalation sweep, per calendar.
+            models.Index(
+                fields=["calendar", "escalation_pos"],
+                name="sla_clock_escalation_idx",
+                condition=models.Q(escalation_pos__isnull=False),
+            ),
+            # The recount after a calendar change: breached clocks (still counting) due after the first
+            # changed day.
+            models.Index(
+                fields=["calendar", "due_pos"],
+                name="sla_clock_breached_due_idx",
+                condition=models.Q(state=ClockState.BREACHED),
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.target}#{self.cycle} {self.state}"
+
+    def _timeline_calendar_id(self) -> int | None:
+        return self.calendar_id
+
+    def _timeline_calendar(self) -> Any:
+        return self.calendar
+
+    @property
+    def due_at(self) -> datetime | None:
+        """The due instant (None while paused, unless breached, and when finished on time)."""
+        return self.instant_of(self.due_pos)
+
+    @property
+    def next_escalation_at(self) -> datetime | None:
+        """When the next escalation level is reached (None: no level left, or not running)."""
+        return self.instant_of(self.escalation_pos)
 
     @property
     def is_paused(self) -> bool:

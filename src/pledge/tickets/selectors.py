@@ -10,7 +10,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, F, OrderBy, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    FloatField,
+    OrderBy,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pledge.accounts.models import User
@@ -20,7 +33,13 @@ from pledge.customers.models import Asset, Contact, Contract, Organisation
 from pledge.lib.businesstime import BusinessTime, BusinessTimeError
 from pledge.standards.choices import STEP_TARGETS, SlaTarget, StepOwner
 from pledge.standards.models import Checkpoint, SlaPolicy, SopStep, SopVersion
-from pledge.standards.selectors import Fingerprint, business_time_for, compress_years, holiday_fingerprint
+from pledge.standards.selectors import (
+    Fingerprint,
+    business_time_for,
+    calendar_positions,
+    compress_years,
+    holiday_fingerprint,
+)
 from pledge.tickets import clocks, policies
 from pledge.tickets.choices import (
     CUSTOMER_VISIBLE_EVENTS,
@@ -43,9 +62,8 @@ from pledge.tickets.models import (
 
 SORTS: dict[str, tuple[str | OrderBy, ...]] = {
     "urgency": ("priority", "created_at", "id"),
-    # The most urgent running SLA clock first; tickets without one last. On open tickets this is the
-    # order of ticket_open_sla_due_idx (a B-tree keeps NULLs last when ascending).
-    "sla": (F("sla_due_at").asc(nulls_last=True), "id"),
+    # "sla" (the least business time left on the most urgent running clock first; tickets without one
+    # last) depends on the instant: see `_sla_order`.
     "newest": ("-created_at", "-id"),
     "oldest": ("created_at", "id"),
     "updated": ("-updated_at", "-id"),
@@ -147,14 +165,67 @@ def ticket_list_for(
     page = max(1, page)
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     qs = _apply_filters(ticket_queryset_for(user), user, filters)
+    positions = calendar_positions(timezone.now()) if sort == "sla" else None
+    order = _sla_order(positions) if positions is not None else SORTS.get(sort, SORTS["urgency"])
     qs = qs.select_related(
-        "organisation", "team", "assignee", "contact", "asset", "service_type", "sop_version", "handoff_team"
-    ).order_by(*SORTS.get(sort, SORTS["urgency"]))
+        "organisation",
+        "team",
+        "assignee",
+        "contact",
+        "asset",
+        "service_type",
+        "sop_version",
+        "handoff_team",
+        "sla_calendar",
+    ).order_by(*order)
     if with_tags:
         qs = qs.prefetch_related("tags")
     offset = (page - 1) * page_size
     rows = list(qs[offset : offset + page_size + 1])
-    return Page(items=rows[:page_size], page=page, page_size=page_size, has_next=len(rows) > page_size)
+    items = rows[:page_size]
+    attach_sla_instants(items, positions)
+    return Page(items=items, page=page, page_size=page_size, has_next=len(rows) > page_size)
+
+
+def _sla_order(positions: dict[int, tuple[BusinessTime, float]]) -> tuple[OrderBy | str, ...]:
+    """Tickets by the business time left until their most urgent deadline (negative when overdue), each
+    on its own calendar; tickets without a running clock last."""
+    if not positions:  # no calendar: no ticket has a deadline
+        return (F("sla_due_pos").asc(nulls_last=True), "id")
+    left = Case(
+        *(
+            When(sla_calendar_id=pk, then=F("sla_due_pos") - Value(position))
+            for pk, (_bt, position) in positions.items()
+        ),
+        default=Value(None),
+        output_field=FloatField(),
+    )
+    return (left.asc(nulls_last=True), "id")
+
+
+def attach_sla_instants(
+    tickets: Sequence[Ticket], positions: dict[int, tuple[BusinessTime, float]] | None = None
+) -> None:
+    """Give each ticket its compiled SLA calendar so that `sla_due_at` costs no query: at most one (the
+    holiday fingerprint) for the page, none when `positions` has the calendars compiled already.
+    The tickets come with `sla_calendar` joined."""
+    calendars = {calendar.pk: calendar for t in tickets if (calendar := t.sla_calendar) is not None}
+    if not calendars:
+        return
+    times: dict[int, BusinessTime | None] = {}
+    if positions is not None:
+        times = {pk: positions[pk][0] for pk in calendars if pk in positions}
+    missing = {pk: calendar for pk, calendar in calendars.items() if pk not in times}
+    if missing:
+        fingerprint = holiday_fingerprint() if any(c.holiday_sets for c in missing.values()) else None
+        for pk, calendar in missing.items():
+            try:
+                times[pk] = business_time_for(calendar, fingerprint=fingerprint)
+            except (BusinessTimeError, ValueError):
+                times[pk] = None
+    for ticket in tickets:
+        if ticket.sla_calendar_id is not None:
+            ticket.use_business_time(times.get(ticket.sla_calendar_id))
 
 
 def ticket_get_for(user: Any, ticket_id: int) -> Ticket:
@@ -292,6 +363,7 @@ def clock_view(clock: SlaClock, business_time: BusinessTime | None, at: datetime
     cannot answer, and then the stored figures are shown as they are)."""
     used = clock.offset_minutes
     paused = clock.paused_minutes
+    clock.use_business_time(business_time)
     if business_time is not None:
         try:
             used = clocks.used_minutes(clock, business_time, at)
@@ -300,7 +372,8 @@ def clock_view(clock: SlaClock, business_time: BusinessTime | None, at: datetime
         except BusinessTimeError:
             pass
     state = clock.state
-    if state == ClockState.RUNNING and clock.due_at is not None and clock.due_at <= at:
+    due_at = clock.due_at
+    if state == ClockState.RUNNING and due_at is not None and due_at <= at:
         state = ClockState.BREACHED
     target = clock.target_minutes
     return ClockView(
@@ -308,7 +381,7 @@ def clock_view(clock: SlaClock, business_time: BusinessTime | None, at: datetime
         target=clock.target,
         cycle=clock.cycle,
         state=state,
-        due_at=clock.due_at,
+        due_at=due_at,
         started_at=clock.started_at,
         target_minutes=target,
         used_minutes=used,
@@ -405,7 +478,9 @@ def live_clocks_for(tickets: Sequence[Ticket], at: datetime) -> dict[int, list[C
     """The live clocks of a page of tickets, by ticket id: one query for the clocks with their
     calendars (none when no ticket on the page has a policy) plus at most one for the holiday
     fingerprint, whatever the number of tickets. A ticket has at most one live clock per target."""
-    ids = [ticket.pk for ticket in tickets if ticket.sla_policy_id is not None or ticket.sla_due_at]
+    ids = [
+        ticket.pk for ticket in tickets if ticket.sla_policy_id is not None or ticket.sla_due_pos is not None
+    ]
     if not ids:
         return {}
     rows = list(

@@ -43,7 +43,16 @@ from pledge.tickets.choices import (
     Status,
     StepState,
 )
-from pledge.tickets.models import Attachment, CheckpointAnswer, Message, Tag, Ticket, TicketEvent, TicketStep
+from pledge.tickets.models import (
+    SLA_DUE_FIELDS,
+    Attachment,
+    CheckpointAnswer,
+    Message,
+    Tag,
+    Ticket,
+    TicketEvent,
+    TicketStep,
+)
 
 SUBJECT_MAX = 200
 BODY_MAX = 50_000
@@ -301,7 +310,7 @@ def ticket_create(
             clocks.store(planned)
             if sop_version is not None and service_type is not None:
                 steps.instantiate(ticket, sop_version, service_type, now)
-                ticket.save(update_fields=["status", "handoff_team", "version", "sla_due_at"])
+                ticket.save(update_fields=["status", "handoff_team", "version", *SLA_DUE_FIELDS])
             if tag_names:
                 ticket.tags.set(_tag_objects(tag_names))
             _store_attachments(ticket, None, files)
@@ -414,7 +423,7 @@ def _add_message(
             changed.append("first_response_at")
         clocks.on_status(ticket, old=old_status, new=ticket.status, at=now)
         clocks.on_public_reply(ticket, from_customer=from_customer, at=now)
-        changed.append("sla_due_at")
+        changed.extend(SLA_DUE_FIELDS)
     ticket.updated_at = now
     ticket.save(update_fields=changed)
     TicketEvent.objects.bulk_create(events)
@@ -529,7 +538,7 @@ def ticket_transition(
             steps.stop(locked, now)
         elif reopened:
             steps.restart(locked, now)
-    locked.save(update_fields=[*changed, "sla_due_at", "handoff_team"])
+    locked.save(update_fields=[*changed, *SLA_DUE_FIELDS, "handoff_team"])
     TicketEvent.objects.create(
         ticket=locked,
         actor=actor,
@@ -694,7 +703,7 @@ def ticket_update(
         return locked
     if "priority" in changed:
         events.extend(_reapply_sla(locked, actor, now, rematch=True))
-        changed += ["sla_policy", "sla_due_at"]
+        changed += ["sla_policy", *SLA_DUE_FIELDS]
     locked.version += 1
     locked.updated_at = now
     locked.save(update_fields=[*changed, "version", "updated_at"])
@@ -750,7 +759,7 @@ def ticket_record_arrival(
     clocks.on_arrival(locked, now)
     locked.version += 1
     locked.updated_at = now
-    locked.save(update_fields=["on_site_at", "sla_due_at", "version", "updated_at"])
+    locked.save(update_fields=["on_site_at", *SLA_DUE_FIELDS, "version", "updated_at"])
     TicketEvent.objects.create(
         ticket=locked,
         actor=actor,
@@ -977,5 +986,5 @@ def sop_step_complete(
         },
     )
     locked.updated_at = now
-    locked.save(update_fields=["updated_at", "sla_due_at", "status", "handoff_team", "version"])
+    locked.save(update_fields=["updated_at", *SLA_DUE_FIELDS, "status", "handoff_team", "version"])
     return row
