@@ -34,6 +34,7 @@ def test_stored_instants_become_positions_that_read_the_same() -> None:
     due = business_time.due(created, 960)
     escalation = business_time.due(created, 720)
     first_due = business_time.due(created, 120)
+    late = datetime(2026, 11, 23, 20, 0, tzinfo=SH)
     try:
         executor = _migrate([BEFORE[0]])
         old = executor.loader.project_state(BEFORE).apps
@@ -68,6 +69,15 @@ def test_stored_instants_become_positions_that_read_the_same() -> None:
         clock_model.objects.create(
             target="on_site", target_minutes=240, state="paused", paused_since=created, **common
         )
+        # A breach that stopped counting at 20:00, outside working hours: kept to the second.
+        clock_model.objects.create(
+            target="next_response",
+            target_minutes=60,
+            due_at=late,
+            state="breached",
+            achieved_at=late,
+            **common,
+        )
         BusinessCalendar.objects.filter(pk=office.pk).update(counted_spec={})
     finally:
         _migrate()
@@ -77,3 +87,22 @@ def test_stored_instants_become_positions_that_read_the_same() -> None:
     stored = Ticket.objects.get(pk=ticket.pk)
     assert (stored.sla_calendar_id, stored.sla_due_at) == (office.pk, first_due)
     assert BusinessCalendar.objects.get(pk=office.pk).counted_spec != {}
+    assert SlaClock.objects.get(ticket_id=ticket.pk, target="next_response").due_at == late
+    # Back again: the instants come back from the positions.
+    try:
+        executor = _migrate([BEFORE[0]])
+        old = executor.loader.project_state(BEFORE).apps
+        restored = {
+            clock.target: (clock.due_at, clock.next_escalation_at)
+            for clock in old.get_model("tickets", "SlaClock").objects.filter(ticket_id=ticket.pk)
+        }
+        restored_ticket = old.get_model("tickets", "Ticket").objects.get(pk=ticket.pk).sla_due_at
+    finally:
+        _migrate()
+    assert restored == {
+        "resolution": (due, escalation),
+        "first_response": (first_due, None),
+        "on_site": (None, None),
+        "next_response": (late, None),
+    }
+    assert restored_ticket == first_due

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 
 from pledge.lib.businesstime import (
     EVERYTHING,
@@ -324,3 +325,114 @@ def test_a_clock_read_again_shows_the_calendar_as_it_now_is(
     )
     clock.refresh_from_db()
     assert clock.due_at == sh(2026, 11, 26, 10, 0)
+
+
+class Now:
+    """Django's clock, set by the test (the recounts and sweeps read it)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
+        self.at = at
+        monkeypatch.setattr(timezone, "now", lambda: self.at)
+
+
+def move(world: World, ticket: Ticket, status: str, at: datetime) -> Ticket:
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    return ticket_services.ticket_transition(
+        actor=world.agent, ticket=ticket, to_status=status, expected_version=ticket.version, at=at
+    )
+
+
+def test_a_breach_answered_late_keeps_its_instant_on_a_calendar_without_running_clocks(
+    world: World,
+    office_policy: SlaPolicy,
+    calendars: dict[str, BusinessCalendar],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = Now(monkeypatch, sh(2026, 11, 23, 10, 0))
+    ticket = world.ticket(at=now.at)
+    now.at = sh(2026, 11, 23, 12, 30)
+    escalation.mark_breaches(now.at)
+    ticket_services.ticket_reply(actor=world.agent, ticket=ticket, body="Late", at=now.at)
+    move(world, ticket, Status.RESOLVED, now.at)
+    assert not SlaClock.objects.filter(state=ClockState.RUNNING).exists()
+    now.at = sh(2026, 11, 24, 10, 0)
+    calendar = calendars["cn-office"]
+    standards_services.calendar_update_settings(
+        calendar=calendar,
+        name=calendar.name,
+        timezone_name=calendar.timezone,
+        weekly={**calendar.weekly, "mon": ["08:00-12:00", "13:00-18:00"]},
+        holiday_sets=list(calendar.holiday_sets),
+        actor=world.manager,
+    )
+    assert first_response(ticket).due_at == sh(2026, 11, 23, 12, 0)
+
+
+def test_a_paused_breach_outside_working_hours_keeps_its_instant_on_another_calendar(
+    world: World, calendars: dict[str, BusinessCalendar], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = Now(monkeypatch, sh(2026, 11, 23, 17, 0))
+    policy = SlaPolicy.objects.create(
+        name="Round the clock",
+        calendar=calendars["24x7"],
+        first_response_minutes=90,
+        resolution_minutes=9600,
+        pause_statuses=["waiting_customer"],
+    )
+    clocks.forget_cached_policies()
+    ticket = world.ticket(at=now.at)
+    now.at = sh(2026, 11, 23, 18, 31)
+    escalation.mark_breaches(now.at)
+    move(world, ticket, Status.IN_PROGRESS, now.at)
+    move(world, ticket, Status.WAITING_CUSTOMER, now.at)
+    assert first_response(ticket).due_at == sh(2026, 11, 23, 18, 30)  # after the office's closing time
+    now.at = sh(2026, 11, 24, 10, 0)
+    standards_services.sla_policy_update(policy=policy, actor=world.manager, calendar=calendars["cn-office"])
+    clock = first_response(ticket)
+    assert (clock.calendar_id, clock.state, clock.due_at) == (
+        calendars["cn-office"].pk,
+        ClockState.BREACHED,
+        sh(2026, 11, 23, 18, 30),
+    )
+
+
+def test_tickets_follow_their_clocks_to_the_policys_new_calendar(
+    world: World,
+    office_policy: SlaPolicy,
+    calendars: dict[str, BusinessCalendar],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = Now(monkeypatch, sh(2026, 11, 23, 10, 0))
+    ticket = world.ticket(at=now.at)
+    now.at = sh(2026, 11, 23, 10, 30)
+    standards_services.sla_policy_update(
+        policy=office_policy, actor=world.manager, calendar=calendars["24x7"]
+    )
+    stored = Ticket.objects.get(pk=ticket.pk)
+    assert (stored.sla_calendar_id, stored.sla_due_at) == (calendars["24x7"].pk, sh(2026, 11, 23, 12, 0))
+    now.at = sh(2026, 11, 23, 11, 0)
+    saturday_mornings(calendars["cn-office"], world.manager)  # no longer the ticket's calendar
+    assert Ticket.objects.get(pk=ticket.pk).sla_due_at == sh(2026, 11, 23, 12, 0)
+
+
+def test_a_reopened_resolution_counts_on_the_policys_calendar_of_today(
+    world: World,
+    office_policy: SlaPolicy,
+    calendars: dict[str, BusinessCalendar],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = Now(monkeypatch, sh(2026, 11, 23, 10, 0))
+    ticket = world.ticket(at=now.at)
+    now.at = sh(2026, 11, 23, 11, 0)
+    move(world, ticket, Status.RESOLVED, now.at)
+    now.at = sh(2026, 11, 23, 11, 30)
+    standards_services.sla_policy_update(
+        policy=office_policy, actor=world.manager, calendar=calendars["24x7"]
+    )
+    now.at = sh(2026, 11, 23, 19, 0)
+    move(world, ticket, Status.IN_PROGRESS, now.at)
+    clock = resolution(ticket)
+    # 60 minutes used before the resolution; 900 left from 19:00, round the clock.
+    assert (clock.calendar_id, clock.due_at) == (calendars["24x7"].pk, sh(2026, 11, 24, 10, 0))
+    stored = Ticket.objects.get(pk=ticket.pk)
+    assert (stored.sla_calendar_id, stored.sla_due_at) == (calendars["24x7"].pk, sh(2026, 11, 24, 10, 0))

@@ -76,6 +76,7 @@ CLOCK_FIELDS = [
     "paused_minutes",
     "paused_since",
     "due_pos",
+    "breached_due_at",
     "achieved_at",
     "state",
     "uncovered_years",
@@ -283,10 +284,15 @@ def schedule(clock: SlaClock, business_time: BusinessTime, levels: Sequence[int]
         if clock.state != ClockState.BREACHED:
             clock.due_pos = None
             clock.uncovered_years = []
+        elif clock.breached_due_at is None:
+            clock.breached_due_at = clock.due_at  # kept as it is now (see SlaClock)
         clock.escalation_pos = None
         if not finished and clock.state == ClockState.RUNNING:
             clock.state = ClockState.PAUSED
         return
+    if clock.breached_due_at is not None:  # counting again: the kept instant on today's calendar
+        clock.due_pos = _position(business_time, clock.breached_due_at)
+        clock.breached_due_at = None
     anchor = _position(business_time, clock.anchor_at)
     remaining = clock.target_minutes - clock.offset_minutes
     if remaining > 0:
@@ -341,6 +347,7 @@ def _achieve(clock: SlaClock, business_time: BusinessTime, at: datetime) -> None
     clock.use_business_time(business_time)
     if not met and (clock.due_at is None or clock.due_at > at):
         clock.due_pos = _position(business_time, at)
+        clock.breached_due_at = at
 
 
 def _cancel(clock: SlaClock, business_time: BusinessTime, at: datetime) -> None:
@@ -577,6 +584,7 @@ def on_status(ticket: Ticket, *, old: str, new: str, at: datetime) -> None:
         for clock in state.clocks:
             if clock.target == SlaTarget.RESOLUTION and clock.achieved_at is not None:
                 clock.anchor_at = max(at, clock.anchor_at)
+                _follow_policy_calendar(state, clock)
                 clock.achieved_at = None
                 if clock.state == ClockState.ACHIEVED:
                     clock.state = ClockState.RUNNING
@@ -683,6 +691,16 @@ def reapply(ticket: Ticket, at: datetime, *, rematch: bool) -> tuple[SlaPolicy |
     return old_policy, changes
 
 
+def _follow_policy_calendar(state: _TicketClocks, clock: SlaClock) -> None:
+    """A finished clock that counts again (a reopened ticket) counts on the policy's calendar, which may
+    have changed meanwhile; the time it used stays used."""
+    if state.policy is None or state.business_time is None or clock.calendar_id == state.policy.calendar_id:
+        return
+    _move_positions(clock, state.business_time_of(clock), state.business_time)
+    clock.calendar_id = state.policy.calendar_id
+    clock.use_business_time(state.business_time)
+
+
 def _reapply_step(state: _TicketClocks, clock: SlaClock, old_bt: BusinessTime, at: datetime) -> None:
     """A step clock follows the policy's calendar (time used stays used) and its pause statuses; its
     target is the step's time standard, which no policy changes."""
@@ -735,6 +753,7 @@ def steps_revived(ticket: Ticket, clock_ids: Sequence[int], at: datetime) -> Non
         if clock.pk in wanted and clock.state == ClockState.CANCELLED and clock.achieved_at is None:
             clock.state = ClockState.RUNNING
             clock.anchor_at = max(at, clock.anchor_at)
+            _follow_policy_calendar(state, clock)
             clock.paused_since = None
             if _step_paused_by(state.policy, ticket.status):
                 _pause(clock, state.business_time_of(clock), at)
@@ -861,8 +880,6 @@ def _recount_calendar(calendar: BusinessCalendar, actor: User | None, now: datet
     if change == EVERYTHING:
         old = None if counted is None else BusinessTime(counted)
         result = _recount(calendar, record, business_time, old_business_time=old, unknown_old=old is None)
-        if old is not None:
-            _move_frozen(calendar, old, business_time, -math.inf, math.inf)
     elif change is None and (counted is None or counted.covered_years == business_time.spec.covered_years):
         result = _record(record, Recount(live, 0, 0), np.zeros(0, dtype=np.int64))
     else:
@@ -980,8 +997,6 @@ def _recount_changed_days(
                     [calendar.pk, _sql_instant(since), *moved_args],
                 )
                 moved -= int(cursor.fetchone()[0])
-    if math.isfinite(low):
-        _move_frozen(calendar, old_business_time, business_time, low, high)
     record.clocks, record.moved = live, moved + anchored.moved
     record.save()
     tickets = 0
@@ -1074,33 +1089,6 @@ def _due_between(low: float, high: float, *, from_low: bool = False) -> tuple[st
         sql += " AND due_pos <= %s"
         args.append(high)
     return sql, args
-
-
-def _move_frozen(
-    calendar: BusinessCalendar, old_bt: BusinessTime, new_bt: BusinessTime, low: float, high: float
-) -> None:
-    """Breached clocks that stopped counting (paused, or achieved late) keep their due instant, a fact
-    of the past: those whose position lies in (low, high] on the old timeline get the position of the
-    same instant on the new one."""
-    bounds, bound_values = _due_between(low, high)
-    args = [calendar.pk, ClockState.BREACHED, *bound_values]
-    rows = list(
-        SlaClock.objects.raw(
-            f"SELECT id, due_pos FROM {SlaClock._meta.db_table} WHERE calendar_id = %s AND state = %s "  # noqa: S608 (table name from the model)
-            f"AND (paused_since IS NOT NULL OR achieved_at IS NOT NULL) AND due_pos IS NOT NULL{bounds}",
-            args,
-        )
-    )
-    if not rows:
-        return
-    old = np.array([row.due_pos for row in rows], dtype=np.float64)
-    new = _positions(new_bt, _instants_of(old_bt, old))
-    changed = [
-        SlaClock(pk=row.pk, due_pos=None if not math.isfinite(value) else value)
-        for row, value, before in zip(rows, new.tolist(), old.tolist(), strict=True)
-        if value != before
-    ]
-    SlaClock.objects.bulk_update(changed, ["due_pos"], batch_size=5000)
 
 
 def _link_moved(record: SlaRecount, calendar: BusinessCalendar, where: str, args: list[Any]) -> int:
@@ -1482,25 +1470,7 @@ def _write_ticket_due(
         return
     table = Ticket._meta.db_table
     if not whole:
-        clocks = SlaClock._meta.db_table
-        steps = ", ".join(f"'{target}'" for target in STEP_TARGETS)
-        with connection.cursor() as cursor:
-            for lo in range(0, ids.size, STATE_CHUNK):
-                chunk = ids[lo : lo + STATE_CHUNK].tolist()
-                marks = ", ".join(["%s"] * len(chunk))
-                cursor.execute(
-                    f"UPDATE {table} SET sla_due_pos = (SELECT MIN(c.due_pos) FROM {clocks} AS c "  # noqa: S608 (table names from the models)
-                    f"WHERE c.ticket_id = {table}.id AND c.state IN ('running', 'breached') "
-                    f"AND c.paused_since IS NULL AND c.achieved_at IS NULL AND c.target NOT IN ({steps})) "
-                    f"WHERE id IN ({marks})",
-                    chunk,
-                )
-                cursor.execute(
-                    f"UPDATE {table} SET sla_calendar_id = "  # noqa: S608 (table name from the model)
-                    "CASE WHEN sla_due_pos IS NULL THEN NULL ELSE %s END "
-                    f"WHERE id IN ({marks})",
-                    [calendar.pk, *chunk],
-                )
+        _refresh_ticket_due(calendar, ids)
         return
     value_list, id_values = _floats(values), ids.tolist()
     calendar_values = [calendar.pk if v is not None else None for v in value_list]
@@ -1527,6 +1497,32 @@ def _write_ticket_due(
                 [],
             )
             cursor.execute("DROP TABLE temp.sla_ticket_due")
+
+
+def _refresh_ticket_due(calendar: BusinessCalendar, ticket_ids: np.ndarray[Any, Any]) -> None:
+    """These tickets' most urgent deadline from their stored clocks, in SQL (a ticket's running
+    promises count on its policy's calendar, `calendar`)."""
+    table = Ticket._meta.db_table
+    clocks = SlaClock._meta.db_table
+    steps = ", ".join(f"'{target}'" for target in STEP_TARGETS)
+    live = LIVE_STATES_SQL.replace("state", "c.state")
+    with connection.cursor() as cursor:
+        for lo in range(0, ticket_ids.size, STATE_CHUNK):
+            chunk = ticket_ids[lo : lo + STATE_CHUNK].tolist()
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"UPDATE {table} SET sla_due_pos = (SELECT MIN(c.due_pos) FROM {clocks} AS c "  # noqa: S608 (table names from the models)
+                f"WHERE c.ticket_id = {table}.id AND c.calendar_id = %s AND {live} "
+                f"AND c.paused_since IS NULL AND c.achieved_at IS NULL AND c.target NOT IN ({steps})) "
+                f"WHERE id IN ({marks})",
+                [calendar.pk, *chunk],
+            )
+            cursor.execute(
+                f"UPDATE {table} SET sla_calendar_id = "  # noqa: S608 (table name from the model)
+                "CASE WHEN sla_due_pos IS NULL THEN NULL ELSE %s END "
+                f"WHERE id IN ({marks})",
+                [calendar.pk, *chunk],
+            )
 
 
 def _record(record: SlaRecount, result: Recount, ticket_ids: np.ndarray[Any, Any]) -> Recount:
@@ -1641,7 +1637,9 @@ def _recount_policy(policy: SlaPolicy, actor: User | None, now: datetime, reason
     business_time = business_time_for(policy.calendar)
     rest.filter(
         paused_since__isnull=False, state=ClockState.PAUSED, offset_minutes__gte=F("target_minutes")
-    ).update(state=ClockState.BREACHED, due_pos=_position(business_time, now), updated_at=now)
+    ).update(
+        state=ClockState.BREACHED, due_pos=_position(business_time, now), breached_due_at=now, updated_at=now
+    )
     record = SlaRecount(
         created_at=now,
         actor=actor,
@@ -1658,6 +1656,8 @@ def _recount_policy(policy: SlaPolicy, actor: User | None, now: datetime, reason
         policy_id=policy.pk,
         changed_tickets=retargeted | moved_calendar,
     )
+    # Tickets whose clocks moved to the policy's calendar: their most urgent deadline is on it now.
+    _refresh_ticket_due(policy.calendar, np.array(sorted(moved_calendar), dtype=np.int64))
     return Recount(result.clocks, result.moved, result.tickets + len(one_by_one))
 
 

@@ -12,7 +12,7 @@ every overdue level on its first sweep and fires them in order, late rather than
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -30,6 +30,9 @@ from pledge.tickets.choices import LIVE_CLOCK_STATES, ClockState, EventKind, Pri
 from pledge.tickets.models import SLA_DUE_FIELDS, SlaClock, Ticket, TicketEvent, TicketStep, instant_on
 
 SWEEP_BATCH = 500
+# Positions are compared with this slack (seconds): a due instant is read rounded to the microsecond, and
+# a sweep run at exactly that instant must find the clock due.
+POSITION_SLACK = 1e-6
 RAISED = {Priority.P4: Priority.P3, Priority.P3: Priority.P2, Priority.P2: Priority.P1}
 
 
@@ -59,7 +62,9 @@ def mark_breaches(now: datetime, *, ticket_id: int | None = None) -> int:
     for calendar_id, (business_time, position) in calendar_positions(now).items():
         while True:
             due = list(
-                scope.filter(state=ClockState.RUNNING, calendar_id=calendar_id, due_pos__lte=position)
+                scope.filter(
+                    state=ClockState.RUNNING, calendar_id=calendar_id, due_pos__lte=position + POSITION_SLACK
+                )
                 .order_by("due_pos")
                 .values_list("pk", "ticket_id", "target", "due_pos")[:SWEEP_BATCH]
             )
@@ -93,7 +98,7 @@ def fire_due_escalations(now: datetime, *, ticket_id: int | None = None) -> int:
     for calendar_id, (business_time, position) in calendar_positions(now).items():
         while True:
             due = list(
-                scope.filter(calendar_id=calendar_id, escalation_pos__lte=position)
+                scope.filter(calendar_id=calendar_id, escalation_pos__lte=position + POSITION_SLACK)
                 .order_by("escalation_pos")
                 .values_list("pk", flat=True)[:SWEEP_BATCH]
             )
@@ -119,7 +124,7 @@ def escalate_clock(*, clock_id: int, now: datetime, business_time: BusinessTime 
     if (
         clock is None
         or clock.next_escalation_at is None
-        or clock.next_escalation_at > now
+        or clock.next_escalation_at > now + timedelta(microseconds=1)  # read rounded: see POSITION_SLACK
         or clock.state not in LIVE_CLOCK_STATES
         or clock.achieved_at is not None
     ):

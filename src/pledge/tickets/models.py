@@ -546,6 +546,9 @@ class SlaClock(OnCalendarTimeline, models.Model):
     paused_minutes = models.FloatField(_("paused business minutes"), default=0)
     paused_since = models.DateTimeField(_("paused since"), null=True, blank=True)
     due_pos = models.FloatField(_("due (calendar position)"), null=True, blank=True)
+    # A breached clock that stopped counting (paused, or achieved late) keeps its due instant as it was:
+    # a fact of the past, which later changes to the calendar do not move.
+    breached_due_at = models.DateTimeField(_("due when breached (kept)"), null=True, blank=True)
     achieved_at = models.DateTimeField(_("achieved at"), null=True, blank=True)
     state = models.CharField(
         _("state"), max_length=12, choices=ClockState.choices, default=ClockState.RUNNING
@@ -605,6 +608,8 @@ class SlaClock(OnCalendarTimeline, models.Model):
     @property
     def due_at(self) -> datetime | None:
         """The due instant (None while paused, unless breached, and when finished on time)."""
+        if self.breached_due_at is not None:
+            return self.breached_due_at
         return self.instant_of(self.due_pos)
 
     @property

@@ -1,6 +1,9 @@
 """SLA deadlines stored as positions on their calendar's timeline instead of instants (see SlaClock): the
 new fields, filled from the stored instants. 0010 drops the old fields (a separate transaction: on
-PostgreSQL a table with pending foreign-key checks from the backfill cannot be altered)."""
+PostgreSQL a table with pending foreign-key checks from the backfill cannot be altered).
+
+The positions are computed by the current business-time code from each calendar's days, as the recount
+does; reversing fills the instants back from the positions."""
 
 from typing import Any
 
@@ -8,8 +11,16 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 BATCH = 2000
-LIVE = ("running", "breached")
-STEPS = ("sop_step", "handoff")
+STEPS = "('sop_step', 'handoff')"
+
+
+def _business_times(apps: Any, db: str) -> Any:
+    from pledge.lib.businesstime import BusinessTime
+    from pledge.standards.selectors import calendar_spec_for
+
+    calendar_model = apps.get_model("standards", "BusinessCalendar")
+    for calendar in calendar_model.objects.using(db).all():
+        yield calendar_model, calendar, BusinessTime(calendar_spec_for(calendar))
 
 
 def _position(business_time: Any, moment: Any) -> float | None:
@@ -23,61 +34,78 @@ def _position(business_time: Any, moment: Any) -> float | None:
         return None
 
 
-def backfill(apps: Any, schema_editor: Any) -> None:
-    """Each stored instant as its position on the clock's calendar as it is now; each ticket's most urgent
-    running promise as its calendar and position; each calendar's days recorded as counted on."""
-    from pledge.lib.businesstime import BusinessTime, spec_to_data
-    from pledge.standards.selectors import calendar_spec_for
+def _instant(business_time: Any, position: float | None) -> Any:
+    from pledge.lib.businesstime import BusinessTimeError
 
-    calendar_model = apps.get_model("standards", "BusinessCalendar")
+    if position is None:
+        return None
+    try:
+        return business_time.instant(position)
+    except (BusinessTimeError, ValueError):
+        return None
+
+
+def forwards(apps: Any, schema_editor: Any) -> None:
+    """Each stored instant as its position on the clock's calendar as it is now (a breach that stopped
+    counting also kept as the instant it is); each ticket's most urgent running promise as its calendar
+    and position; each calendar's days recorded as counted on."""
+    from pledge.lib.businesstime import spec_to_data
+
     clock_model = apps.get_model("tickets", "SlaClock")
     ticket_model = apps.get_model("tickets", "Ticket")
     db = schema_editor.connection.alias
-    urgent: dict[int, tuple[Any, int, float | None]] = {}
-    for calendar in calendar_model.objects.using(db).all():
-        # The calendar's days as the code reads them (its holidays, make-up days and holiday sets).
-        business_time = BusinessTime(calendar_spec_for(calendar))
+    fields = ["due_pos", "escalation_pos", "breached_due_at"]
+    for calendar_model, calendar, business_time in _business_times(apps, db):
         rows = (
             clock_model.objects.using(db)
             .filter(calendar_id=calendar.pk)
             .filter(models.Q(due_at__isnull=False) | models.Q(next_escalation_at__isnull=False))
-            .only("pk", "ticket_id", "target", "state", "paused_since", "achieved_at", "due_at", "next_escalation_at")
+            .only("pk", "state", "paused_since", "achieved_at", "due_at", "next_escalation_at")
         )
         batch = []
         for clock in rows.iterator(chunk_size=BATCH):
             clock.due_pos = _position(business_time, clock.due_at)
             clock.escalation_pos = _position(business_time, clock.next_escalation_at)
+            if clock.state == "breached" and (clock.paused_since is not None or clock.achieved_at is not None):
+                clock.breached_due_at = clock.due_at
             batch.append(clock)
-            if (
-                clock.due_at is not None
-                and clock.state in LIVE
-                and clock.paused_since is None
-                and clock.achieved_at is None
-                and clock.target not in STEPS
-            ):
-                best = urgent.get(clock.ticket_id)
-                if best is None or clock.due_at < best[0]:
-                    urgent[clock.ticket_id] = (clock.due_at, calendar.pk, clock.due_pos)
             if len(batch) >= BATCH:
-                clock_model.objects.using(db).bulk_update(batch, ["due_pos", "escalation_pos"])
+                clock_model.objects.using(db).bulk_update(batch, fields)
                 batch = []
         if batch:
-            clock_model.objects.using(db).bulk_update(batch, ["due_pos", "escalation_pos"])
+            clock_model.objects.using(db).bulk_update(batch, fields)
         calendar_model.objects.using(db).filter(pk=calendar.pk).update(
             counted_spec=spec_to_data(business_time.spec)
         )
-    tickets = []
-    for ticket in ticket_model.objects.using(db).filter(sla_due_at__isnull=False).only("pk").iterator(
-        chunk_size=BATCH
-    ):
-        _due, calendar_id, position = urgent.get(ticket.pk, (None, None, None))
-        ticket.sla_calendar_id, ticket.sla_due_pos = calendar_id, position
-        tickets.append(ticket)
-        if len(tickets) >= BATCH:
-            ticket_model.objects.using(db).bulk_update(tickets, ["sla_calendar", "sla_due_pos"])
-            tickets = []
-    if tickets:
-        ticket_model.objects.using(db).bulk_update(tickets, ["sla_calendar", "sla_due_pos"])
+    tickets, clocks = ticket_model._meta.db_table, clock_model._meta.db_table
+    urgent = (
+        f"FROM {clocks} AS c WHERE c.ticket_id = {tickets}.id AND c.state IN ('running', 'breached') "
+        f"AND c.paused_since IS NULL AND c.achieved_at IS NULL AND c.target NOT IN {STEPS} "
+        "AND c.due_pos IS NOT NULL ORDER BY c.due_at, c.id LIMIT 1"
+    )
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {tickets} SET sla_calendar_id = (SELECT c.calendar_id {urgent}), "  # noqa: S608
+            f"sla_due_pos = (SELECT c.due_pos {urgent}) WHERE sla_due_at IS NOT NULL"
+        )
+
+
+def backwards(apps: Any, schema_editor: Any) -> None:
+    """The instants back from the positions (0010 reversed has re-added their columns)."""
+    clock_model = apps.get_model("tickets", "SlaClock")
+    ticket_model = apps.get_model("tickets", "Ticket")
+    db = schema_editor.connection.alias
+    for _model, calendar, business_time in _business_times(apps, db):
+        batch = []
+        for clock in clock_model.objects.using(db).filter(calendar_id=calendar.pk).iterator(chunk_size=BATCH):
+            clock.due_at = clock.breached_due_at or _instant(business_time, clock.due_pos)
+            clock.next_escalation_at = _instant(business_time, clock.escalation_pos)
+            batch.append(clock)
+        clock_model.objects.using(db).bulk_update(batch, ["due_at", "next_escalation_at"], batch_size=BATCH)
+        tickets = list(ticket_model.objects.using(db).filter(sla_calendar_id=calendar.pk))
+        for ticket in tickets:
+            ticket.sla_due_at = _instant(business_time, ticket.sla_due_pos)
+        ticket_model.objects.using(db).bulk_update(tickets, ["sla_due_at"], batch_size=BATCH)
 
 
 class Migration(migrations.Migration):
@@ -98,6 +126,11 @@ class Migration(migrations.Migration):
             field=models.FloatField(blank=True, null=True, verbose_name="next escalation (calendar position)"),
         ),
         migrations.AddField(
+            model_name="slaclock",
+            name="breached_due_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="due when breached (kept)"),
+        ),
+        migrations.AddField(
             model_name="ticket",
             name="sla_calendar",
             field=models.ForeignKey(
@@ -115,5 +148,5 @@ class Migration(migrations.Migration):
             name="sla_due_pos",
             field=models.FloatField(blank=True, null=True, verbose_name="next SLA due (calendar position)"),
         ),
-        migrations.RunPython(backfill, migrations.RunPython.noop, elidable=False),
+        migrations.RunPython(forwards, backwards, elidable=False),
     ]
