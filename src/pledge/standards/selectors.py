@@ -198,14 +198,18 @@ def business_time_for(calendar: BusinessCalendar, *, fingerprint: Fingerprint | 
     return business_time
 
 
-def calendar_positions(at: datetime) -> dict[int, tuple[BusinessTime, float]]:
+# Calendar id → (the calendar compiled, an instant as a position on it): see calendar_positions.
+CalendarPositions = dict[int, tuple[BusinessTime, float]]
+
+
+def calendar_positions(at: datetime) -> CalendarPositions:
     """Every calendar compiled, with `at` as a position on it (calendar id → (business time, position)):
     deadlines stored as positions are due once the calendar's position reaches theirs. Two queries (the
     calendars and the holiday fingerprint, when a calendar uses a holiday set); calendars that cannot
     answer are left out."""
     calendars = list(BusinessCalendar.objects.all())
     fingerprint = holiday_fingerprint() if any(c.holiday_sets for c in calendars) else None
-    result: dict[int, tuple[BusinessTime, float]] = {}
+    result: CalendarPositions = {}
     for calendar in calendars:
         try:
             business_time = business_time_for(calendar, fingerprint=fingerprint)

@@ -653,12 +653,9 @@ def reapply(ticket: Ticket, at: datetime, *, rematch: bool) -> tuple[SlaPolicy |
             continue
         assert policy is not None
         assert new_bt is not None
-        if clock.calendar_id != policy.calendar_id:
-            if clock.paused_since is None:
-                _fold(clock, old_bt, at)
-            _move_positions(clock, old_bt, new_bt)
-            clock.calendar_id = policy.calendar_id
-            clock.use_business_time(new_bt)
+        if clock.calendar_id != policy.calendar_id and clock.paused_since is None:
+            _fold(clock, old_bt, at)
+        _follow_policy_calendar(state, clock)
         clock.policy = policy
         clock.target_minutes = promised[clock.target]
         paused = _paused_by(policy, ticket.status)
@@ -692,8 +689,9 @@ def reapply(ticket: Ticket, at: datetime, *, rematch: bool) -> tuple[SlaPolicy |
 
 
 def _follow_policy_calendar(state: _TicketClocks, clock: SlaClock) -> None:
-    """A finished clock that counts again (a reopened ticket) counts on the policy's calendar, which may
-    have changed meanwhile; the time it used stays used."""
+    """Move the clock to the policy's calendar if it is on another (the policy changed, or a reopened
+    ticket's clock counts again): the time it used stays used (the caller folds a running clock's first)
+    and its deadlines keep their instants."""
     if state.policy is None or state.business_time is None or clock.calendar_id == state.policy.calendar_id:
         return
     _move_positions(clock, state.business_time_of(clock), state.business_time)
@@ -705,11 +703,9 @@ def _reapply_step(state: _TicketClocks, clock: SlaClock, old_bt: BusinessTime, a
     """A step clock follows the policy's calendar (time used stays used) and its pause statuses; its
     target is the step's time standard, which no policy changes."""
     policy = state.policy
-    if policy is not None and clock.calendar_id != policy.calendar_id:
-        if clock.paused_since is None:
-            _fold(clock, old_bt, at)
-        clock.calendar_id = policy.calendar_id
-        _move_positions(clock, old_bt, state.business_time_of(clock))
+    if policy is not None and clock.calendar_id != policy.calendar_id and clock.paused_since is None:
+        _fold(clock, old_bt, at)
+    _follow_policy_calendar(state, clock)
     clock.policy = policy
     bt = state.business_time_of(clock)
     paused = _step_paused_by(policy, state.ticket.status)
@@ -879,7 +875,9 @@ def _recount_calendar(calendar: BusinessCalendar, actor: User | None, now: datet
     change = changed_days(counted, business_time.spec)
     if change == EVERYTHING:
         old = None if counted is None else BusinessTime(counted)
-        result = _recount(calendar, record, business_time, old_business_time=old, unknown_old=old is None)
+        result = _record(
+            record, *_recount(calendar, business_time, now, old_business_time=old, unknown_old=old is None)
+        )
     elif change is None and (counted is None or counted.covered_years == business_time.spec.covered_years):
         result = _record(record, Recount(live, 0, 0), np.zeros(0, dtype=np.int64))
     else:
@@ -961,10 +959,9 @@ def _recount_changed_days(
         )
     anchored, touched_rewritten = Recount(0, 0, 0), np.zeros(0, dtype=np.int64)
     if since is not None:
-        anchored = _recount(
-            calendar, record, business_time, old_business_time=old_business_time, since=since, save=False
+        anchored, touched_rewritten = _recount(
+            calendar, business_time, now, old_business_time=old_business_time, since=since
         )
-        touched_rewritten = _last_touched
     table = SlaClock._meta.db_table
     # (On SQLite the unary plus keeps the planner on the due-position indexes: the anchor's index would
     # lead it to read every clock anchored before the change, which is all of them.)
@@ -1135,30 +1132,23 @@ def _link_tickets(record: SlaRecount, ticket_ids: np.ndarray[Any, Any]) -> int:
     return linked
 
 
-_last_touched: np.ndarray[Any, Any] = np.zeros(0, dtype=np.int64)
-
-
 def _recount(
     calendar: BusinessCalendar,
-    record: SlaRecount,
     business_time: BusinessTime,
+    now: datetime,
     *,
     old_business_time: BusinessTime | None = None,
     since: datetime | None = None,
     policy_id: int | None = None,
     changed_tickets: Iterable[int] = (),
-    save: bool = True,
     unknown_old: bool = False,
-) -> Recount:
+) -> tuple[Recount, np.ndarray[Any, Any]]:
     """Recount the running clocks on `calendar` from their anchors (only those of `policy_id`, or anchored
     at or after `since`, when given): new due and escalation positions, breach states and provisional
-    years, written where they changed; each ticket's most urgent deadline; `record` saved with the
-    counts (unless not `save`), as an event on each ticket whose due instant moved (on
-    `old_business_time`, the calendar the stored positions were counted on: by default `business_time`;
-    `unknown_old` when not known) or that is in `changed_tickets`. The tickets touched are left in
-    `_last_touched`."""
-    global _last_touched
-    now = record.created_at
+    years, written where they changed; each ticket's most urgent deadline. Returns the counts and the
+    tickets touched (for the recount's record): those whose due instant moved (on `old_business_time`,
+    the calendar the stored positions were counted on: by default `business_time`; `unknown_old` when not
+    known) and those in `changed_tickets`."""
     scope = "" if policy_id is None else f" AND policy_id = {int(policy_id)}"
     args: list[Any] = [ClockState.BREACHED, calendar.pk]
     if since is not None:
@@ -1166,7 +1156,7 @@ def _recount(
         args.append(_sql_instant(since))
     sql = (
         f"SELECT id, ticket_id, {_micros_column('anchor_at')}, offset_minutes, target_minutes, "  # noqa: S608 (table names from the models)
-        f"COALESCE(due_pos, 'NaN'), COALESCE(escalation_pos, 'NaN'), "
+        "due_pos, escalation_pos, "
         # One integer for what the escalation, provisional and state logic need (fewer values to fetch):
         # (((policy + 1) * 8 + target code) * 2048 + escalated percent * 2 + has-provisional-years) * 2
         # + stored as breached.
@@ -1176,23 +1166,14 @@ def _recount(
         f"FROM {SlaClock._meta.db_table} "
         f"WHERE calendar_id = %s AND {LIVE_SQL}{scope}"
     )
-    if connection.vendor == "postgresql":
-        sql = sql.replace("COALESCE(due_pos, 'NaN')", "COALESCE(due_pos, 'NaN'::float8)").replace(
-            "COALESCE(escalation_pos, 'NaN')", "COALESCE(escalation_pos, 'NaN'::float8)"
-        )
-    else:  # SQLite has no NaN: NULL arrives as None, which numpy reads as NaN for a float field
-        sql = sql.replace("COALESCE(due_pos, 'NaN')", "due_pos").replace(
-            "COALESCE(escalation_pos, 'NaN')", "escalation_pos"
-        )
     with connection.cursor() as cursor:
         cursor.execute(sql, args)
         # Straight from the cursor into one structured array: no list of a million tuples.
         table = np.fromiter(_float_rows(cursor.cursor), dtype=_RECOUNT_ROW)
     n = table.size
     forced = np.array(sorted(set(changed_tickets)), dtype=np.int64)
-    _last_touched = forced
     if n == 0:
-        return _record(record, Recount(0, 0, int(forced.size)), forced) if save else Recount(0, 0, 0)
+        return Recount(0, 0, int(forced.size)), forced
     ids = table["id"]
     tickets = table["ticket"]
     anchors = _seconds(table["anchor"])
@@ -1249,13 +1230,11 @@ def _recount(
     touched = ticket_ids[np.logical_or.reduceat(due_moved[order], starts)]
     if forced.size:
         touched = np.union1d(touched, forced)
-    _last_touched = touched
-    result = Recount(n, int(np.count_nonzero(due_moved)), int(touched.size))
-    return _record(record, result, touched) if save else result
+    return Recount(n, int(np.count_nonzero(due_moved)), int(touched.size)), touched
 
 
 def _float_rows(cursor: Any) -> Iterable[tuple[Any, ...]]:
-    """Rows with NULL positions as NaN (SQLite has no NaN to select)."""
+    """Rows with NULL positions as NaN (SQLite has no NaN to select them as)."""
     nan = math.nan
     for row in cursor:
         if row[5] is None or row[6] is None:
@@ -1649,12 +1628,15 @@ def _recount_policy(policy: SlaPolicy, actor: User | None, now: datetime, reason
         policy=policy,
         policy_version=policy.version,
     )
-    result = _recount(
-        policy.calendar,
+    result = _record(
         record,
-        business_time,
-        policy_id=policy.pk,
-        changed_tickets=retargeted | moved_calendar,
+        *_recount(
+            policy.calendar,
+            business_time,
+            now,
+            policy_id=policy.pk,
+            changed_tickets=retargeted | moved_calendar,
+        ),
     )
     # Tickets whose clocks moved to the policy's calendar: their most urgent deadline is on it now.
     _refresh_ticket_due(policy.calendar, np.array(sorted(moved_calendar), dtype=np.int64))

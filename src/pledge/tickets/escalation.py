@@ -24,7 +24,7 @@ from pledge.accounts.models import Notification, User
 from pledge.lib.businesstime import BusinessTime
 from pledge.standards.choices import STEP_TARGETS, ClockTarget, EscalationRecipient
 from pledge.standards.models import EscalationLevel
-from pledge.standards.selectors import calendar_positions
+from pledge.standards.selectors import CalendarPositions, calendar_positions
 from pledge.tickets import clocks, tasks
 from pledge.tickets.choices import LIVE_CLOCK_STATES, ClockState, EventKind, Priority
 from pledge.tickets.models import SLA_DUE_FIELDS, SlaClock, Ticket, TicketEvent, TicketStep, instant_on
@@ -45,21 +45,29 @@ class SweepResult:
 def sla_sweep(now: datetime | None = None) -> SweepResult:
     """Mark running clocks past due as breached and fire every escalation level that is due."""
     now = now or timezone.now()
-    return SweepResult(mark_breaches(now), fire_due_escalations(now))
+    positions = calendar_positions(now)
+    return SweepResult(
+        mark_breaches(now, positions=positions), fire_due_escalations(now, positions=positions)
+    )
 
 
 def sweep_ticket(ticket_id: int, now: datetime) -> SweepResult:
     """The sweep for one ticket only (replaying history, as the demo does, one ticket at a time)."""
+    positions = calendar_positions(now)
     return SweepResult(
-        mark_breaches(now, ticket_id=ticket_id), fire_due_escalations(now, ticket_id=ticket_id)
+        mark_breaches(now, ticket_id=ticket_id, positions=positions),
+        fire_due_escalations(now, ticket_id=ticket_id, positions=positions),
     )
 
 
-def mark_breaches(now: datetime, *, ticket_id: int | None = None) -> int:
-    """Running clocks whose due instant has passed become breached, with an event on the ticket."""
+def mark_breaches(
+    now: datetime, *, ticket_id: int | None = None, positions: CalendarPositions | None = None
+) -> int:
+    """Running clocks whose due instant has passed become breached, with an event on the ticket.
+    `positions`: `calendar_positions(now)`, when the caller has it."""
     marked = 0
     scope = SlaClock.objects.all() if ticket_id is None else SlaClock.objects.filter(ticket_id=ticket_id)
-    for calendar_id, (business_time, position) in calendar_positions(now).items():
+    for calendar_id, (business_time, position) in (positions or calendar_positions(now)).items():
         while True:
             due = list(
                 scope.filter(
@@ -91,11 +99,14 @@ def mark_breaches(now: datetime, *, ticket_id: int | None = None) -> int:
     return marked
 
 
-def fire_due_escalations(now: datetime, *, ticket_id: int | None = None) -> int:
-    """Fire the due escalation levels, oldest first; a clock with several overdue levels fires each once."""
+def fire_due_escalations(
+    now: datetime, *, ticket_id: int | None = None, positions: CalendarPositions | None = None
+) -> int:
+    """Fire the due escalation levels, oldest first; a clock with several overdue levels fires each once.
+    `positions`: `calendar_positions(now)`, when the caller has it."""
     fired = 0
     scope = SlaClock.objects.all() if ticket_id is None else SlaClock.objects.filter(ticket_id=ticket_id)
-    for calendar_id, (business_time, position) in calendar_positions(now).items():
+    for calendar_id, (business_time, position) in (positions or calendar_positions(now)).items():
         while True:
             due = list(
                 scope.filter(calendar_id=calendar_id, escalation_pos__lte=position + POSITION_SLACK)

@@ -34,6 +34,7 @@ from pledge.lib.businesstime import BusinessTime, BusinessTimeError
 from pledge.standards.choices import STEP_TARGETS, SlaTarget, StepOwner
 from pledge.standards.models import Checkpoint, SlaPolicy, SopStep, SopVersion
 from pledge.standards.selectors import (
+    CalendarPositions,
     Fingerprint,
     business_time_for,
     calendar_positions,
@@ -187,7 +188,7 @@ def ticket_list_for(
     return Page(items=items, page=page, page_size=page_size, has_next=len(rows) > page_size)
 
 
-def _sla_order(positions: dict[int, tuple[BusinessTime, float]]) -> tuple[OrderBy | str, ...]:
+def _sla_order(positions: CalendarPositions) -> tuple[OrderBy | str, ...]:
     """Tickets by the business time left until their most urgent deadline (negative when overdue), each
     on its own calendar; tickets without a running clock last."""
     if not positions:  # no calendar: no ticket has a deadline
@@ -203,9 +204,7 @@ def _sla_order(positions: dict[int, tuple[BusinessTime, float]]) -> tuple[OrderB
     return (left.asc(nulls_last=True), "id")
 
 
-def attach_sla_instants(
-    tickets: Sequence[Ticket], positions: dict[int, tuple[BusinessTime, float]] | None = None
-) -> None:
+def attach_sla_instants(tickets: Sequence[Ticket], positions: CalendarPositions | None = None) -> None:
     """Give each ticket its compiled SLA calendar so that `sla_due_at` costs no query: at most one (the
     holiday fingerprint) for the page, none when `positions` has the calendars compiled already.
     The tickets come with `sla_calendar` joined."""
